@@ -41,11 +41,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PGBIN=$(pg_bin)
+# free_port prints a TCP port on 127.0.0.1 that nothing listens on: python3
+# when there is one, else random probing with bash's /dev/tcp.
 free_port() {
-  python3 - <<'PY' 2>/dev/null || echo $(( 20000 + RANDOM % 20000 ))
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
-PY
+  if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' && return 0
+  fi
+  local p
+  for _ in $(seq 1 50); do
+    p=$(( 20000 + RANDOM % 30000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  return 1
 }
 
 tmp=$(mktemp -d /tmp/cadenza-testenv.XXXXXX)
