@@ -65,15 +65,6 @@ func (c *fakeChannel) setState(state string) {
 	c.s.send(map[string]any{"type": "ChannelStateChange", "application": c.app, "channel": c.json()})
 }
 
-func (c *fakeChannel) stopped() bool {
-	select {
-	case <-c.quit:
-		return true
-	default:
-		return false
-	}
-}
-
 func (c *fakeChannel) wait(d time.Duration) bool {
 	select {
 	case <-c.quit:
