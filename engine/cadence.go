@@ -264,10 +264,13 @@ type OnHuman struct {
 type CallStep struct {
 	// Script is shown to the agent or AI; {{contact.first_name}}-style
 	// variables are filled in per contact.
-	Script    string    `json:"script,omitempty"`
-	CallerID  CallerID  `json:"caller_id"`
-	Voicemail Voicemail `json:"voicemail"`
-	Retry     Retry     `json:"retry"`
+	Script string `json:"script,omitempty"`
+	// Variables are extra values for the script, used as {{name}} (seed 000's
+	// "dynamic variables").
+	Variables map[string]string `json:"variables,omitempty"`
+	CallerID  CallerID          `json:"caller_id"`
+	Voicemail Voicemail         `json:"voicemail"`
+	Retry     Retry             `json:"retry"`
 	// RingTimeout is how long the call rings before it is a no-answer; the
 	// law wants at least 15 s, which is the floor and the default.
 	RingTimeout Duration `json:"ring_timeout,omitempty"`
@@ -342,7 +345,7 @@ const (
 )
 
 // Condition tests a contact field: "state", "timezone", "zip", "owner",
-// "first_name", "last_name" or "fields.NAME".
+// "first_name", "last_name", "phone" or "fields.NAME".
 type Condition struct {
 	Field string      `json:"field"`
 	Op    ConditionOp `json:"op"`

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -50,13 +51,16 @@ func (d Duration) String() string {
 func ParseDuration(s string) (Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return 0, fmt.Errorf("empty duration")
+		return 0, fmt.Errorf("invalid duration \"\": want e.g. \"4h\", \"30m\", \"3d\" or \"0s\"")
 	}
 	neg := false
 	rest := s
 	if rest[0] == '-' {
 		neg = true
 		rest = rest[1:]
+		if rest == "" {
+			return 0, fmt.Errorf("invalid duration %q: want e.g. \"4h\", \"30m\", \"3d\"", s)
+		}
 	}
 	var days int64
 	if i := strings.IndexByte(rest, 'd'); i >= 0 {
@@ -74,6 +78,10 @@ func ParseDuration(s string) (Duration, error) {
 			return 0, fmt.Errorf("invalid duration %q: want e.g. \"4h\", \"30m\", \"3d\"", s)
 		}
 		v = p
+	}
+	// Days and the rest must not overflow together (100000d alone fits).
+	if time.Duration(days) > (time.Duration(math.MaxInt64)-v)/(24*time.Hour) {
+		return 0, fmt.Errorf("invalid duration %q: too long", s)
 	}
 	v += time.Duration(days) * 24 * time.Hour
 	if neg {
