@@ -1,0 +1,184 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cadenza-dialer/cadenza/engine"
+)
+
+// lastUsedGranularity is how stale LastUsedAt may get: a key is written at
+// most once per interval, so authenticating a request is normally a read
+// and busy keys do not queue on their row lock.
+const lastUsedGranularity = time.Minute
+
+// CreateAPIKey stores a key by the hash of its secret.
+func (s *Store) CreateAPIKey(ctx context.Context, k engine.APIKey, now time.Time) (engine.APIKey, error) {
+	if len(k.Hash) == 0 {
+		return engine.APIKey{}, fmt.Errorf("create api key: %w", fieldErr("hash", "required"))
+	}
+	if k.Role.Rank() == 0 {
+		return engine.APIKey{}, fmt.Errorf("create api key: %w", fieldErr("role", fmt.Sprintf("unknown role %q", k.Role)))
+	}
+	var err error
+	if k.ID, err = newID(); err != nil {
+		return engine.APIKey{}, fmt.Errorf("create api key: %w", err)
+	}
+	k.CreatedAt, k.LastUsedAt = utc(now), nil
+	_, err = s.pool.Exec(ctx, s.q.InsertAPIKey, k.ID, k.Name, string(k.Role), k.Prefix, k.Hash, k.CreatedAt)
+	if pgCode(err) == uniqueViolation {
+		err = fmt.Errorf("%w: a key with this hash exists", engine.ErrConflict)
+	}
+	if err != nil {
+		return engine.APIKey{}, fmt.Errorf("create api key: %w", err)
+	}
+	return k, nil
+}
+
+func scanAPIKey(r rowScanner) (engine.APIKey, error) {
+	var (
+		k    engine.APIKey
+		role string
+	)
+	if err := r.Scan(&k.ID, &k.Name, &role, &k.Prefix, &k.Hash, &k.CreatedAt, &k.LastUsedAt); err != nil {
+		return engine.APIKey{}, err
+	}
+	k.Role, k.CreatedAt, k.LastUsedAt = engine.Role(role), k.CreatedAt.UTC(), utcPtr(k.LastUsedAt)
+	return k, nil
+}
+
+// APIKeyByHash finds a key by the hash of its secret and records its use,
+// at a granularity of a minute.
+func (s *Store) APIKeyByHash(ctx context.Context, hash []byte, now time.Time) (engine.APIKey, error) {
+	if hash == nil {
+		hash = []byte{}
+	}
+	k, err := scanAPIKey(s.pool.QueryRow(ctx, s.q.APIKeyByHash, hash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = engine.ErrNotFound
+	}
+	if err != nil {
+		return engine.APIKey{}, fmt.Errorf("api key by hash: %w", err)
+	}
+	now = utc(now)
+	fresh := now.Add(-lastUsedGranularity)
+	if k.LastUsedAt != nil && !k.LastUsedAt.Before(fresh) {
+		return k, nil
+	}
+	if _, err := s.pool.Exec(ctx, s.q.TouchAPIKey, k.ID, now, fresh); err != nil {
+		return engine.APIKey{}, fmt.Errorf("api key by hash: record use: %w", err)
+	}
+	k.LastUsedAt = &now
+	return k, nil
+}
+
+// ListAPIKeys pages through keys, oldest first.
+func (s *Store) ListAPIKeys(ctx context.Context, p engine.Page) ([]engine.APIKey, string, error) {
+	after, afterID, limit, err := pageArgs(p)
+	if err != nil {
+		return nil, "", fmt.Errorf("list api keys: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, s.q.ListAPIKeys, after, afterID, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list api keys: %w", err)
+	}
+	items, err := collect(rows, scanAPIKey)
+	if err != nil {
+		return nil, "", fmt.Errorf("list api keys: %w", err)
+	}
+	items, next := trimPage(items, limit, func(k engine.APIKey) (time.Time, string) { return k.CreatedAt, k.ID })
+	return items, next, nil
+}
+
+// DeleteAPIKey removes a key and the responses stored under it.
+func (s *Store) DeleteAPIKey(ctx context.Context, id string) error {
+	err := engine.ErrNotFound
+	if validID(id) {
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, s.q.DeleteAPIKey, id)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return engine.ErrNotFound
+			}
+			_, err = tx.Exec(ctx, s.q.DeleteKeyIdem, id)
+			return err
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("delete api key %s: %w", id, err)
+	}
+	return nil
+}
+
+// CountAPIKeys counts the stored keys.
+func (s *Store) CountAPIKeys(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, s.q.CountAPIKeys).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count api keys: %w", err)
+	}
+	return n, nil
+}
+
+// GetIdempotent returns the stored response for (apiKeyID, key), if any.
+func (s *Store) GetIdempotent(ctx context.Context, apiKeyID, key string) (engine.IdempotentResponse, bool, error) {
+	r := engine.IdempotentResponse{APIKeyID: apiKeyID, Key: key}
+	err := s.pool.QueryRow(ctx, s.q.GetIdempotent, apiKeyID, key).Scan(&r.RequestHash, &r.Status, &r.ContentType, &r.Body, &r.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return engine.IdempotentResponse{}, false, nil
+	}
+	if err != nil {
+		return engine.IdempotentResponse{}, false, fmt.Errorf("get idempotent response: %w", err)
+	}
+	r.CreatedAt = r.CreatedAt.UTC()
+	return r, true, nil
+}
+
+// PutIdempotent stores a response; the key must be new.
+func (s *Store) PutIdempotent(ctx context.Context, r engine.IdempotentResponse) error {
+	if err := checkIdempotent(r); err != nil {
+		return fmt.Errorf("put idempotent response: %w", err)
+	}
+	if r.Body == nil {
+		r.Body = []byte{}
+	}
+	_, err := s.pool.Exec(ctx, s.q.InsertIdempotent, r.APIKeyID, r.Key, r.RequestHash, r.Status, r.ContentType, r.Body, utc(r.CreatedAt))
+	if pgCode(err) == uniqueViolation {
+		err = fmt.Errorf("%w: key %q already has a response", engine.ErrConflict, r.Key)
+	}
+	if err != nil {
+		return fmt.Errorf("put idempotent response: %w", err)
+	}
+	return nil
+}
+
+// checkIdempotent names the first missing field of r.
+func checkIdempotent(r engine.IdempotentResponse) error {
+	switch {
+	case r.APIKeyID == "":
+		return fieldErr("api_key_id", "required")
+	case r.Key == "":
+		return fieldErr("key", "required")
+	case len(r.RequestHash) == 0:
+		return fieldErr("request_hash", "required")
+	case r.Status < 100 || r.Status > 599:
+		return fieldErr("status", fmt.Sprintf("%d is not an HTTP status", r.Status))
+	case r.CreatedAt.IsZero():
+		return fieldErr("created_at", "required")
+	}
+	return nil
+}
+
+// PurgeIdempotent drops responses created before cutoff.
+func (s *Store) PurgeIdempotent(ctx context.Context, cutoff time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, s.q.PurgeIdempotent, utc(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("purge idempotent responses: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,175 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cadenza-dialer/cadenza/engine"
+)
+
+// CreateTemplate stores a template (ID and CreatedAt are set here).
+func (s *Store) CreateTemplate(ctx context.Context, t engine.Template, now time.Time) (engine.Template, error) {
+	doc, err := json.Marshal(t.Definition)
+	if err != nil {
+		return engine.Template{}, fmt.Errorf("create template: encode definition: %w", err)
+	}
+	if t.ID, err = newID(); err != nil {
+		return engine.Template{}, fmt.Errorf("create template: %w", err)
+	}
+	t.CreatedAt = utc(now)
+	if _, err := s.pool.Exec(ctx, s.q.InsertTemplate, t.ID, t.Name, t.Description, json.RawMessage(doc), t.CreatedAt); err != nil {
+		return engine.Template{}, fmt.Errorf("create template: %w", err)
+	}
+	return t, nil
+}
+
+func scanTemplate(r rowScanner) (engine.Template, error) {
+	var (
+		t   engine.Template
+		doc []byte
+	)
+	if err := r.Scan(&t.ID, &t.Name, &t.Description, &t.CreatedAt, &doc); err != nil {
+		return engine.Template{}, err
+	}
+	t.CreatedAt = t.CreatedAt.UTC()
+	if err := json.Unmarshal(doc, &t.Definition); err != nil {
+		return engine.Template{}, fmt.Errorf("decode definition of template %s: %w", t.ID, err)
+	}
+	return t, nil
+}
+
+// ListTemplates pages through templates, oldest first.
+func (s *Store) ListTemplates(ctx context.Context, p engine.Page) ([]engine.Template, string, error) {
+	after, afterID, limit, err := pageArgs(p)
+	if err != nil {
+		return nil, "", fmt.Errorf("list templates: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, s.q.ListTemplates, after, afterID, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list templates: %w", err)
+	}
+	items, err := collect(rows, scanTemplate)
+	if err != nil {
+		return nil, "", fmt.Errorf("list templates: %w", err)
+	}
+	items, next := trimPage(items, limit, func(t engine.Template) (time.Time, string) { return t.CreatedAt, t.ID })
+	return items, next, nil
+}
+
+// GetTemplate returns a template.
+func (s *Store) GetTemplate(ctx context.Context, id string) (engine.Template, error) {
+	var (
+		t   engine.Template
+		err = engine.ErrNotFound
+	)
+	if validID(id) {
+		t, err = scanTemplate(s.pool.QueryRow(ctx, s.q.GetTemplate, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = engine.ErrNotFound
+		}
+	}
+	if err != nil {
+		return engine.Template{}, fmt.Errorf("get template %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// DeleteTemplate removes a template.
+func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
+	if err := s.deleteOne(ctx, s.q.DeleteTemplate, id); err != nil {
+		return fmt.Errorf("delete template %s: %w", id, err)
+	}
+	return nil
+}
+
+// deleteOne runs a DELETE by id; no row is ErrNotFound.
+func (s *Store) deleteOne(ctx context.Context, query, id string) error {
+	if !validID(id) {
+		return engine.ErrNotFound
+	}
+	tag, err := s.pool.Exec(ctx, query, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return engine.ErrNotFound
+	}
+	return nil
+}
+
+// CreateAsset stores normalized audio; names are unique.
+func (s *Store) CreateAsset(ctx context.Context, a engine.Asset, now time.Time) (engine.Asset, error) {
+	if a.Name == "" {
+		return engine.Asset{}, fmt.Errorf("create asset: %w", fieldErr("name", "required"))
+	}
+	var err error
+	if a.ID, err = newID(); err != nil {
+		return engine.Asset{}, fmt.Errorf("create asset: %w", err)
+	}
+	a.CreatedAt = utc(now)
+	if a.PCM == nil {
+		a.PCM = []byte{}
+	}
+	_, err = s.pool.Exec(ctx, s.q.InsertAsset, a.ID, a.Name, a.DurationMS, a.PCM, a.CreatedAt)
+	if pgCode(err) == uniqueViolation {
+		err = fmt.Errorf("%w: asset name %q is taken", engine.ErrConflict, a.Name)
+	}
+	if err != nil {
+		return engine.Asset{}, fmt.Errorf("create asset: %w", err)
+	}
+	return a, nil
+}
+
+// GetAsset finds an asset by id or by name, PCM included.
+func (s *Store) GetAsset(ctx context.Context, idOrName string) (engine.Asset, error) {
+	var asID any // NULL unless the argument can be an id
+	if validID(idOrName) {
+		asID = idOrName
+	}
+	var a engine.Asset
+	err := s.pool.QueryRow(ctx, s.q.GetAsset, asID, idOrName).Scan(&a.ID, &a.Name, &a.DurationMS, &a.CreatedAt, &a.PCM)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = engine.ErrNotFound
+	}
+	if err != nil {
+		return engine.Asset{}, fmt.Errorf("get asset %q: %w", idOrName, err)
+	}
+	a.CreatedAt = a.CreatedAt.UTC()
+	return a, nil
+}
+
+// ListAssets pages through assets, oldest first, without their PCM.
+func (s *Store) ListAssets(ctx context.Context, p engine.Page) ([]engine.Asset, string, error) {
+	after, afterID, limit, err := pageArgs(p)
+	if err != nil {
+		return nil, "", fmt.Errorf("list assets: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, s.q.ListAssets, after, afterID, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list assets: %w", err)
+	}
+	items, err := collect(rows, func(r rowScanner) (engine.Asset, error) {
+		var a engine.Asset
+		err := r.Scan(&a.ID, &a.Name, &a.DurationMS, &a.CreatedAt)
+		a.CreatedAt = a.CreatedAt.UTC()
+		return a, err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list assets: %w", err)
+	}
+	items, next := trimPage(items, limit, func(a engine.Asset) (time.Time, string) { return a.CreatedAt, a.ID })
+	return items, next, nil
+}
+
+// DeleteAsset removes an asset.
+func (s *Store) DeleteAsset(ctx context.Context, id string) error {
+	if err := s.deleteOne(ctx, s.q.DeleteAsset, id); err != nil {
+		return fmt.Errorf("delete asset %s: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+package postgres
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"reflect"
+	"strings"
+)
+
+//go:embed queries/*.sql
+var queryFiles embed.FS
+
+// queries holds every statement of the driver, read from queries/*.sql where
+// each statement follows a "-- name: NAME" line. Loading fails unless every
+// field finds its statement and every statement is used, so a typo in a name
+// stops Open instead of a request.
+type queries struct {
+	GetCadence          string `sql:"get_cadence"`
+	ListCadences        string `sql:"list_cadences"`
+	InsertCadence       string `sql:"insert_cadence"`
+	InsertVersion       string `sql:"insert_version"`
+	CadenceVersion      string `sql:"cadence_version"`
+	CadenceVersionShare string `sql:"cadence_version_share"`
+	BumpCadence         string `sql:"bump_cadence"`
+	SetCadenceStatus    string `sql:"set_cadence_status"`
+	SoftDeleteCadence   string `sql:"soft_delete_cadence"`
+	ListVersions        string `sql:"list_versions"`
+	GetVersion          string `sql:"get_version"`
+	CadenceStats        string `sql:"cadence_stats"`
+	CountActive         string `sql:"count_active_enrollments"`
+	StopCadenceEnrolls  string `sql:"stop_cadence_enrollments"`
+	CancelCadenceAction string `sql:"cancel_cadence_actions"`
+
+	InsertTemplate string `sql:"insert_template"`
+	ListTemplates  string `sql:"list_templates"`
+	GetTemplate    string `sql:"get_template"`
+	DeleteTemplate string `sql:"delete_template"`
+
+	InsertAPIKey     string `sql:"insert_api_key"`
+	TouchAPIKey      string `sql:"touch_api_key"`
+	APIKeyByHash     string `sql:"api_key_by_hash"`
+	ListAPIKeys      string `sql:"list_api_keys"`
+	DeleteAPIKey     string `sql:"delete_api_key"`
+	DeleteKeyIdem    string `sql:"delete_api_key_idempotency"`
+	CountAPIKeys     string `sql:"count_api_keys"`
+	GetIdempotent    string `sql:"get_idempotent"`
+	InsertIdempotent string `sql:"insert_idempotent"`
+	PurgeIdempotent  string `sql:"purge_idempotent"`
+
+	InsertAsset string `sql:"insert_asset"`
+	GetAsset    string `sql:"get_asset"`
+	ListAssets  string `sql:"list_assets"`
+	DeleteAsset string `sql:"delete_asset"`
+
+	UpsertContact      string `sql:"upsert_contact"`
+	GetContact         string `sql:"get_contact"`
+	InsertEnrollment   string `sql:"insert_enrollment"`
+	GetEnrollment      string `sql:"get_enrollment"`
+	StopEnrollment     string `sql:"stop_enrollment"`
+	CancelEnrollAction string `sql:"cancel_enrollment_actions"`
+	InsertAction       string `sql:"insert_action"`
+	GetAction          string `sql:"get_action"`
+	CompleteAction     string `sql:"complete_action"`
+
+	MigrationLock         string `sql:"migration_lock"`
+	MigrationUnlock       string `sql:"migration_unlock"`
+	CreateMigrationsTable string `sql:"create_migrations_table"`
+	MigrationsTableExists string `sql:"migrations_table_exists"`
+	AppliedMigrations     string `sql:"applied_migrations"`
+	RecordMigration       string `sql:"record_migration"`
+}
+
+// loadQueries parses the embedded query files into a queries value.
+func loadQueries() (*queries, error) {
+	named, err := parseNamed(queryFiles, "queries/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	q := &queries{}
+	v := reflect.ValueOf(q).Elem()
+	used := make(map[string]bool, len(named))
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		name := f.Tag.Get("sql")
+		text, ok := named[name]
+		if !ok {
+			return nil, fmt.Errorf("query %q: not found in queries/*.sql", name)
+		}
+		used[name] = true
+		v.Field(i).SetString(text)
+	}
+	for name := range named {
+		if !used[name] {
+			return nil, fmt.Errorf("query %q: defined but never used", name)
+		}
+	}
+	return q, nil
+}
+
+// parseNamed reads "-- name: NAME" blocks from the files matching pattern.
+func parseNamed(fsys fs.FS, pattern string) (map[string]string, error) {
+	files, err := fs.Glob(fsys, pattern)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, file := range files {
+		b, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			return nil, err
+		}
+		var name string
+		var body strings.Builder
+		flush := func() error {
+			if name == "" {
+				if strings.TrimSpace(body.String()) != "" {
+					return fmt.Errorf("%s: SQL before the first \"-- name:\" line", file)
+				}
+				return nil
+			}
+			text := strings.TrimSpace(body.String())
+			if text == "" {
+				return fmt.Errorf("%s: query %q is empty", file, name)
+			}
+			if _, dup := out[name]; dup {
+				return fmt.Errorf("%s: query %q defined twice", file, name)
+			}
+			out[name] = text
+			return nil
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "-- name:"); ok {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+				name = strings.TrimSpace(rest)
+				body.Reset()
+				continue
+			}
+			if strings.HasPrefix(strings.TrimSpace(line), "--") {
+				continue // comments document the query, the database need not see them
+			}
+			body.WriteString(line)
+			body.WriteByte('\n')
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
