@@ -28,6 +28,7 @@ pg_bin >/dev/null || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing ${missing[*]}"

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // zones work on hosts without a zoneinfo database
 
 	"github.com/spf13/cobra"
 )
@@ -37,6 +38,9 @@ func newRootCommand() *cobra.Command {
 	root.CompletionOptions.DisableDefaultCmd = true
 	// Each subcommand lives in its own file; add yours here, one line.
 	root.AddCommand(
+		newServeCommand(),
+		newMigrateCommand(),
+		newAPIKeyCommand(),
 		newVersionCommand(),
 	)
 	return root

@@ -1,0 +1,185 @@
+// Package api is Cadenza's REST API under /v1: cadences and their versions,
+// import/export, templates, audio assets and API keys, with API-key
+// authentication by role, RFC 9457 problem+json errors that name the field,
+// body limits, strict JSON, Idempotency-Key replay and cursor pagination. It
+// also serves the OpenAPI 3.1 document (/v1/openapi.json), health
+// (/healthz, /readyz) and Prometheus metrics (/metrics).
+//
+// Every route lives in one table (routes.go) that both registers the
+// handlers and is checked against the OpenAPI document by a test, so the
+// two cannot drift apart.
+//
+// Decisions worth knowing:
+//   - Cadence references are checked on every save (create, update, import,
+//     instantiate): a forward or after-runs cadence that does not exist is a
+//     422 naming the field. Audio assets and caller-ID pools are checked only
+//     when the cadence is or becomes active (activate, or saving an active
+//     cadence): importing a document before uploading its audio is common,
+//     but an active cadence must be able to run. Deleting an asset or a
+//     cadence that active cadences rely on is a 409 unless ?force=true.
+//   - Health, readiness, metrics and the OpenAPI document are public; every
+//     other route needs a key. viewer and agent read, manager writes
+//     cadences, templates and assets, admin manages keys.
+//   - Idempotency-Key works on every POST except creating an API key (its
+//     response holds the secret, which is never stored): there it is a 400.
+//     See idempotency.go for how concurrent duplicates are kept from both
+//     running, across nodes too.
+//   - PUT /v1/cadences/{id} accepts what GET returned: the read-only fields
+//     are ignored, except "version" (the version edited: 409 when stale),
+//     "id" (must match) and "status" (must be unchanged). If-Match "N" does
+//     the same with 412.
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cadenza-dialer/cadenza/engine"
+)
+
+// Default body limits.
+const (
+	DefaultMaxBodyBytes  = 1 << 20  // JSON bodies
+	DefaultMaxAssetBytes = 10 << 20 // WAV uploads
+)
+
+// Options configures a Server. Store is required; the rest have defaults.
+type Options struct {
+	// Store holds everything the API reads and writes.
+	Store engine.Store
+	// Logger receives the access log and unexpected errors; nil discards.
+	Logger *slog.Logger
+	// Registerer receives the HTTP metrics; nil registers nowhere.
+	Registerer prometheus.Registerer
+	// Gatherer is what /metrics exposes; nil serves an empty registry.
+	Gatherer prometheus.Gatherer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// MaxBodyBytes caps JSON request bodies (413 above); 0 means 1 MiB.
+	MaxBodyBytes int64
+	// MaxAssetBytes caps WAV uploads (413 above); 0 means 10 MiB.
+	MaxAssetBytes int64
+	// CallerIDPools lists the configured caller-ID pool names. When non-nil,
+	// activating a cadence (or saving an active one) whose call step names
+	// another pool is refused with 422.
+	CallerIDPools []string
+	// Version is the server version reported by /healthz and the OpenAPI
+	// document.
+	Version string
+}
+
+// Server is the HTTP API. Build it with New and serve Handler().
+type Server struct {
+	store    engine.Store
+	log      *slog.Logger
+	gatherer prometheus.Gatherer
+	now      func() time.Time
+	maxBody  int64
+	maxAsset int64
+	pools    map[string]bool // nil: pools are not checked
+	version  string
+
+	metrics *httpMetrics
+	locks   *keyedMutex
+	mux     *http.ServeMux
+	table   []route
+}
+
+// New builds a Server and registers its metrics.
+func New(o Options) (*Server, error) {
+	if o.Store == nil {
+		return nil, errors.New("api: Options.Store is required")
+	}
+	s := &Server{
+		store:    o.Store,
+		log:      o.Logger,
+		gatherer: o.Gatherer,
+		now:      o.Now,
+		maxBody:  o.MaxBodyBytes,
+		maxAsset: o.MaxAssetBytes,
+		version:  o.Version,
+		locks:    newKeyedMutex(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.gatherer == nil {
+		s.gatherer = prometheus.NewRegistry()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.maxAsset <= 0 {
+		s.maxAsset = DefaultMaxAssetBytes
+	}
+	if s.version == "" {
+		s.version = "dev"
+	}
+	if o.CallerIDPools != nil {
+		s.pools = make(map[string]bool, len(o.CallerIDPools))
+		for _, p := range o.CallerIDPools {
+			s.pools[p] = true
+		}
+	}
+	m, err := newHTTPMetrics(o.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	s.metrics = m
+	s.table = s.routes()
+	s.mux = http.NewServeMux()
+	for _, rt := range s.table {
+		s.mux.Handle(rt.method+" "+rt.pattern, s.serveRoute(rt))
+	}
+	return s, nil
+}
+
+// Handler returns the HTTP handler for every route. Requests that match no
+// route get a 404 (or 405 with Allow) problem.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := s.mux.Handler(r); pattern != "" {
+			s.mux.ServeHTTP(w, r)
+			return
+		}
+		s.unmatched(w, r)
+	})
+}
+
+// unmatched answers a request no pattern took: 405 when the path exists
+// under another method, else 404. It is logged and counted like the rest.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	status := http.StatusNotFound
+	if len(allow) > 0 {
+		status = http.StatusMethodNotAllowed
+		allowed := ""
+		for i, m := range allow {
+			if i > 0 {
+				allowed += ", "
+			}
+			allowed += m
+		}
+		w.Header().Set("Allow", allowed)
+		writeProblem(w, r, newProblem(status, "method-not-allowed", fmt.Sprintf("%s is not allowed here; use %s", r.Method, allowed)))
+	} else {
+		writeProblem(w, r, newProblem(status, "not-found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)))
+	}
+	s.observe(r, "unmatched", status, start, "")
+}
