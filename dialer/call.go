@@ -4,6 +4,30 @@
 // of one call: pacing → caller ID → originate → answering-machine detection →
 // voicemail or human action → hang up → outcome. It never imports the engine:
 // the engine hands it Calls and consumes Outcomes.
+//
+// Decisions on an answered call (Dialer.Dial):
+//   - human: the step's human action within the legal 2 s — "message" plays
+//     OnHuman.Audio then hangs up; "connect" goes to the Options.Connector
+//     (none yet: hang up); "" hangs up. Disposition human (abandoned when a
+//     Connector fails to bridge).
+//   - machine: with a voicemail message, wait for the beep (or the greeting's
+//     end plus a guard, or the watcher's maximum wait), play the message from
+//     after the beep's end, hang up: disposition voicemail, or machine when
+//     nothing could be played. Without a message: hang up at once, machine.
+//   - unsure: human, except under the voicemail_drop profile (machine): AMD
+//     hanging up on a person is an abandoned call in law.
+//   - silence (nobody spoke): hang up, disposition machine; no message is
+//     dropped into dead air.
+//   - SIT tones (early media or after answer): hang up, invalid_number.
+//   - the far end hung up before a verdict: human (people hang up fast,
+//     machines do not; it is also the cautious choice for contact limits).
+//   - the driver lost the answered leg (LegResult.Disposition unknown):
+//     unknown, whatever AMD had said.
+//
+// A call that was never placed (pacing refused or unavailable, no caller ID,
+// originate error, dialer stopping) has a zero Timings.InviteSent
+// (Outcome.Placed is false) and disposition failed, or invalid_number for a
+// malformed destination; the engine may retry it.
 package dialer
 
 import (
@@ -150,6 +174,10 @@ type VoicemailResult struct {
 	SecondsPlayed     float64 `json:"seconds_played"`    // how much of the message went out
 	Complete          bool    `json:"complete"`          // the whole message was played
 	FarEndHungUpFirst bool    `json:"far_end_hung_up_first"`
+	// Trigger is what started the message: beep (after the beep ended),
+	// silence (the greeting ended without a beep, plus a guard) or timeout
+	// (the maximum wait passed).
+	Trigger string `json:"trigger,omitempty"`
 }
 
 // Timings are the milestones of a call; zero times did not happen.

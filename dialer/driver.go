@@ -94,7 +94,8 @@ type LegResult struct {
 	// Answered is true when the far end answered (200 OK / ARI Up).
 	Answered bool
 	// Disposition classifies an unanswered leg (busy, no_answer, …); it is
-	// empty for answered legs, whose disposition AMD decides.
+	// empty for answered legs, whose disposition AMD decides, except
+	// Unknown when an answered leg was lost (e.g. Asterisk restarted).
 	Disposition Disposition
 	SIPCode     int
 	SIPReason   string
