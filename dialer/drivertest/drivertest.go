@@ -53,7 +53,8 @@ type Env struct {
 	// Number returns a destination with the given behaviour.
 	Number func(b Behaviour) string
 	// FarEnd looks up the far end's record of the last call to a number; it
-	// may take a moment to appear.
+	// may take a moment to appear. nil when the far end keeps no log (a real
+	// Asterisk): those checks are then skipped.
 	FarEnd func(to string) (FarEndCall, bool)
 }
 
@@ -101,6 +102,9 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		require.Empty(t, res.Disposition, "an answered call's disposition is AMD's to decide")
 		require.Equal(t, "us", res.HangupBy)
 		require.False(t, res.Timings.Answered.IsZero())
+		if env.FarEnd == nil {
+			return
+		}
 		require.Eventually(t, func() bool {
 			fe, ok := env.FarEnd(c.to)
 			return ok && fe.Answered && fe.HungUpBy == "us" && fe.MessageMS >= 300
