@@ -89,7 +89,9 @@ func TestServePrintsFirstAdminKeyOnce(t *testing.T) {
 		var out bytes.Buffer
 		ready := make(chan string, 1)
 		done := make(chan error, 1)
-		go func() { done <- serve(ctx, cfg, serveIO{out: &out, log: io.Discard, ready: func(a string) { ready <- a }}) }()
+		go func() {
+			done <- serve(ctx, cfg, serveIO{out: &out, log: io.Discard, ready: func(a string) { ready <- a }})
+		}()
 		select {
 		case <-ready:
 		case err := <-done:

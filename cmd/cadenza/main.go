@@ -42,6 +42,8 @@ func newRootCommand() *cobra.Command {
 		newMigrateCommand(),
 		newAPIKeyCommand(),
 		newVersionCommand(),
+		newDialCommand(),
+		newSimCommand(),
 		newAMDCommand(),
 	)
 	return root

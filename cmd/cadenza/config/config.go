@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,6 +22,8 @@ import (
 	_ "time/tzdata" // zones on machines without a zoneinfo database
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cadenza-dialer/cadenza/dialer/callerid"
 )
 
 // Config is the whole server configuration. Every field has a default, so an
@@ -36,6 +39,18 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// Business holds the defaults of the business that runs the dialer.
 	Business Business `yaml:"business"`
+	// Include names more YAML files of the same shape, relative to this
+	// one, whose lists (trunks, pools) are appended and whose other keys
+	// must not repeat ones already set (e.g. configs/trunks.yaml).
+	Include []string `yaml:"include"`
+	// Trunks are the ways out: native SIP trunks or Asterisk (ARI) endpoints.
+	Trunks []Trunk `yaml:"trunks"`
+	// Pools are the caller-ID pools (see configs/callerid-pools.yaml).
+	Pools []callerid.PoolConfig `yaml:"pools"`
+	// Pacing holds global caps across trunks (each trunk has its own too).
+	Pacing Pacing `yaml:"pacing"`
+	// ARI connects to Asterisk for trunks with driver: ari.
+	ARI ARI `yaml:"ari"`
 
 	// AdminKey bootstraps the first admin API key on an empty database. It
 	// comes only from CADENZA_ADMIN_KEY, never from the file.
@@ -140,22 +155,61 @@ func (e Errors) Error() string {
 func Load(path string, getenv func(string) string) (*Config, error) {
 	cfg := Default()
 	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
-		if err := decode(data, &cfg); err != nil {
+		if err := loadFile(path, &cfg, map[string]bool{}); err != nil {
 			return nil, err
 		}
 	}
 	var errs Errors
 	errs = append(errs, secretsInFile(cfg)...)
 	applyEnv(&cfg, getenv)
+	cfg.resolveSecrets(getenv)
 	errs = append(errs, cfg.Validate()...)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return &cfg, nil
+}
+
+// loadFile decodes path into cfg, then its includes (relative to it), each
+// at most once.
+func loadFile(path string, cfg *Config, seen map[string]bool) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if seen[abs] {
+		return Errors{fmt.Sprintf("%s: included twice", path)}
+	}
+	seen[abs] = true
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	trunks, pools := cfg.Trunks, cfg.Pools
+	cfg.Trunks, cfg.Pools, cfg.Include = nil, nil, nil
+	if err := decode(data, cfg); err != nil {
+		var errs Errors
+		if errors.As(err, &errs) && len(seen) > 1 {
+			for i := range errs {
+				errs[i] = filepath.Base(path) + ": " + errs[i]
+			}
+			return errs
+		}
+		return err
+	}
+	cfg.Trunks = append(trunks, cfg.Trunks...)
+	cfg.Pools = append(pools, cfg.Pools...)
+	includes := cfg.Include
+	cfg.Include = nil
+	for _, inc := range includes {
+		if !filepath.IsAbs(inc) {
+			inc = filepath.Join(filepath.Dir(path), inc)
+		}
+		if err := loadFile(inc, cfg, seen); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // knownFieldRE matches yaml.v3's unknown-key message so it can be reworded.
@@ -204,6 +258,14 @@ func sectionName(typ string) string {
 		return "business.harassment"
 	case "Limit":
 		return "business.harassment.calls/sms"
+	case "Trunk":
+		return "trunks[]"
+	case "PoolConfig", "Number":
+		return "pools[]"
+	case "Pacing":
+		return "pacing"
+	case "ARI":
+		return "ari"
 	}
 	return strings.ToLower(typ)
 }
@@ -278,6 +340,8 @@ func (c *Config) Validate() Errors {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		add("log.format: %q must be text or json", c.Log.Format)
 	}
+
+	errs = append(errs, c.validateDialer()...)
 
 	if c.Business.TimeZone == "" {
 		add("business.time_zone: required (an IANA zone such as America/New_York)")

@@ -25,8 +25,52 @@ func TestExampleConfigLoads(t *testing.T) {
 	require.Equal(t, "sqlite:./cadenza.db", cfg.Database.URL)
 	require.Equal(t, Limit{Max: 3, Period: 24 * time.Hour}, cfg.Business.Harassment.Calls)
 	def := Default()
-	def.AdminKey = cfg.AdminKey
-	require.Equal(t, def, *cfg, "the example documents the defaults")
+	require.Equal(t, def.HTTP, cfg.HTTP, "the example documents the defaults")
+	require.Equal(t, def.Database, cfg.Database)
+	require.Equal(t, def.Redis, cfg.Redis)
+	require.Equal(t, def.Log, cfg.Log)
+	require.Equal(t, def.Business, cfg.Business)
+
+	// The includes bring in the trunks and pools examples.
+	var names []string
+	for _, tr := range cfg.Trunks {
+		names = append(names, tr.Name+"/"+tr.Driver)
+	}
+	require.Equal(t, []string{"asterisk/ari", "carrier-a/sip", "carrier-b/sip", "sim/sip"}, names)
+	require.NotEmpty(t, cfg.Pools)
+	require.Equal(t, "cadenza", cfg.ARI.App)
+	require.Equal(t, "CADENZA_ARI_PASSWORD", cfg.ARI.PasswordEnv)
+	a, ok := cfg.Trunk("carrier-a")
+	require.True(t, ok)
+	require.ErrorContains(t, a.CheckPassword(), "CADENZA_TRUNK_CARRIER_A_PASSWORD (password_env) is not set")
+	sim, _ := cfg.Trunk("sim")
+	require.NoError(t, sim.CheckPassword())
+}
+
+func TestSecretsFromEnvironment(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("../../../configs/cadenza.yaml", envOf(map[string]string{
+		"CADENZA_TRUNK_CARRIER_A_PASSWORD": "pw-a",
+		"CADENZA_ARI_PASSWORD":             "pw-ari",
+	}))
+	require.NoError(t, err)
+	a, _ := cfg.Trunk("carrier-a")
+	require.Equal(t, "pw-a", a.Password)
+	require.NoError(t, a.CheckPassword())
+	require.Equal(t, "pw-ari", cfg.ARI.Password)
+}
+
+func TestIncludeErrorsNameTheFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.yaml"), []byte("include: [more.yaml]\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "more.yaml"), []byte("trunks:\n  - name: x\n    colour: red\n"), 0o600))
+	_, err := Load(filepath.Join(dir, "main.yaml"), noEnv)
+	require.ErrorContains(t, err, `more.yaml: line 3: unknown key "colour" in trunks[]`)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "loop.yaml"), []byte("include: [loop.yaml]\n"), 0o600))
+	_, err = Load(filepath.Join(dir, "loop.yaml"), noEnv)
+	require.ErrorContains(t, err, "included twice")
 }
 
 func TestNoFileIsDefaults(t *testing.T) {
