@@ -1,0 +1,147 @@
+-- The scheduler's statements: claim, lease, fencing, attempts, blocks, DNC.
+-- They live outside queries/ because that directory's loader insists that
+-- every statement in it maps to a field of its own struct.
+
+-- name: previous_enrollments
+SELECT count(*) FROM enrollments WHERE cadence_id = $1 AND contact_id = $2 AND status <> 'active';
+
+-- name: insert_planned_action
+-- The share lock on the enrollment waits for a concurrent stop, then sees it.
+INSERT INTO actions (id, enrollment_id, cadence_id, step, type, due_at, state, attempt, created_at,
+                     run, run_started, rule_retries)
+SELECT $1, e.id, e.cadence_id, $3, $4, $5, 'scheduled', $6, $7, $8, $9, $10
+FROM enrollments e
+WHERE e.id = $2 AND e.status = 'active'
+FOR SHARE OF e
+RETURNING id, enrollment_id, cadence_id, step, type, due_at, state, attempt,
+          lease_owner, lease_expires_at, created_at, completed_at, disposition;
+
+-- name: insert_block
+INSERT INTO blocks (action_id, contact_id, at, code, reason, next_eligible)
+VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: contact_blocks
+SELECT action_id, contact_id, at, code, reason, next_eligible
+FROM blocks WHERE contact_id = $1 ORDER BY at, id;
+
+-- name: finish_enrollment
+UPDATE enrollments SET status = $2, stopped_at = $3, stop_reason = $4
+WHERE id = $1 AND status = 'active'
+RETURNING id, cadence_id, cadence_version, contact_id, status, created_at, stopped_at, stop_reason;
+
+-- name: cancel_scheduled
+UPDATE actions SET state = 'cancelled', lease_owner = '', lease_expires_at = NULL
+WHERE enrollment_id = $1 AND state = 'scheduled';
+
+-- name: due_locked
+-- Served by actions_due (due_at, id) WHERE state = 'scheduled'. Rows another
+-- node is claiming are skipped, never waited for.
+SELECT a.id, e.contact_id
+FROM actions a JOIN enrollments e ON e.id = a.enrollment_id
+WHERE a.state = 'scheduled' AND a.due_at <= $1
+ORDER BY a.due_at, a.id
+LIMIT $2
+FOR UPDATE OF a SKIP LOCKED;
+
+-- name: lock_contacts
+-- Every claim locks its contacts in id order, so two claimers never wait on
+-- each other in a cycle, and a contact's history cannot change under the
+-- harassment check.
+SELECT id FROM contacts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE;
+
+-- name: candidate
+SELECT a.id, a.enrollment_id, a.cadence_id, a.step, a.type, a.due_at, a.state, a.attempt,
+       a.lease_owner, a.lease_expires_at, a.created_at, a.completed_at, a.disposition,
+       a.run, coalesce(a.run_started, e.created_at), a.rule_retries, a.started_at,
+       e.id, e.cadence_id, e.cadence_version, e.contact_id, e.status, e.created_at, e.stopped_at, e.stop_reason,
+       c.id, c.phone, c.first_name, c.last_name, c.timezone, c.state, c.zip, c.owner, c.fields, c.created_at, c.updated_at,
+       cad.status, v.definition,
+       EXISTS (SELECT 1 FROM dnc d WHERE d.phone = c.phone)
+FROM actions a
+JOIN enrollments e ON e.id = a.enrollment_id
+JOIN contacts c ON c.id = e.contact_id
+JOIN cadences cad ON cad.id = e.cadence_id
+JOIN cadence_versions v ON v.cadence_id = e.cadence_id AND v.version = e.cadence_version
+WHERE a.id = $1;
+
+-- name: contact_history
+SELECT action_id, contact_id, enrollment_id, channel, at, disposition
+FROM attempts WHERE contact_id = $1 AND at >= $2 ORDER BY at, action_id;
+
+-- name: claim_actions
+UPDATE actions
+SET state = 'processing', lease_owner = $2, lease_expires_at = $3, fence = fence + 1, started_at = $4, dialing = false
+WHERE id = ANY($1::uuid[]) AND state = 'scheduled'
+RETURNING id, fence;
+
+-- name: insert_attempt
+INSERT INTO attempts (action_id, contact_id, enrollment_id, channel, at) VALUES ($1, $2, $3, $4, $5);
+
+-- name: defer_action
+UPDATE actions SET due_at = $2 WHERE id = $1 AND state = 'scheduled';
+
+-- name: cancel_action
+UPDATE actions SET state = 'cancelled', lease_owner = '', lease_expires_at = NULL
+WHERE id = $1 AND state IN ('scheduled', 'processing');
+
+-- name: mark_dialing
+UPDATE actions SET dialing = true WHERE id = $1 AND fence = $2 AND state = 'processing';
+
+-- name: extend_lease
+UPDATE actions SET lease_expires_at = $3 WHERE id = $1 AND fence = $2 AND state = 'processing';
+
+-- name: complete_fenced
+UPDATE actions
+SET state = 'completed', completed_at = $3, disposition = $4, lease_owner = '', lease_expires_at = NULL
+WHERE id = $1 AND fence = $2 AND state = 'processing'
+RETURNING enrollment_id;
+
+-- name: attempt_disposition
+UPDATE attempts SET disposition = $2 WHERE action_id = $1;
+
+-- name: delete_attempt
+DELETE FROM attempts WHERE action_id = $1;
+
+-- name: expired_leases
+-- Served by actions_lease (lease_expires_at) WHERE state = 'processing'.
+SELECT id, dialing FROM actions
+WHERE state = 'processing' AND lease_expires_at <= $1
+ORDER BY lease_expires_at, id
+FOR UPDATE SKIP LOCKED;
+
+-- name: return_action
+UPDATE actions SET state = 'scheduled', lease_owner = '', lease_expires_at = NULL, fence = fence + 1, dialing = false
+WHERE id = $1 AND state = 'processing';
+
+-- name: release_action
+UPDATE actions SET lease_owner = $2, lease_expires_at = $3, fence = fence + 1
+WHERE id = $1 AND state = 'processing'
+RETURNING fence;
+
+-- name: next_due
+SELECT min(due_at) FROM actions WHERE state = 'scheduled';
+
+-- name: set_agent_disposition
+UPDATE actions SET agent_disposition = $2 WHERE id = $1 AND state = 'completed'
+RETURNING enrollment_id;
+
+-- name: insert_dnc
+INSERT INTO dnc (phone, reason, created_at) VALUES ($1, $2, $3) ON CONFLICT (phone) DO NOTHING;
+
+-- name: delete_dnc
+DELETE FROM dnc WHERE phone = $1;
+
+-- name: is_dnc
+SELECT count(*) FROM dnc WHERE phone = $1;
+
+-- name: stop_phone_enrollments
+UPDATE enrollments SET status = 'stopped', stopped_at = $2, stop_reason = $3
+WHERE status = 'active' AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)
+RETURNING id;
+
+-- name: notify_due
+-- Delivered at commit to every node's listener: an action is due now.
+SELECT pg_notify('cadenza_due', '');
+
+-- name: listen_due
+LISTEN cadenza_due;

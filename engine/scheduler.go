@@ -1,0 +1,395 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cadenza-dialer/cadenza/dialer"
+)
+
+// claim claims up to limit due actions at now and reports the blocks the
+// claim decided (after the claim transaction committed).
+func (e *Engine) claim(ctx context.Context, limit int) ([]ClaimedAction, error) {
+	now := e.now()
+	type decided struct {
+		c ClaimCandidate
+		v ClaimVerdict
+	}
+	// A store may run its claim transaction again (a deadlock victim), and
+	// decide with it: keep the last verdict per action.
+	var order []string
+	verdicts := map[string]decided{}
+	claimed, err := e.store.Claim(ctx, ClaimRequest{Owner: e.owner, Now: now, Limit: limit, Lease: e.lease, HistorySince: now.Add(-e.history)},
+		func(c ClaimCandidate) (ClaimVerdict, error) {
+			v, err := e.planner.AtClaim(c, now)
+			if err == nil {
+				if _, seen := verdicts[c.Action.ID]; !seen {
+					order = append(order, c.Action.ID)
+				}
+				verdicts[c.Action.ID] = decided{c, v}
+			}
+			return v, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range order {
+		d := verdicts[id]
+		if d.v.Kind == VerdictRun {
+			continue
+		}
+		if d.v.Block != nil {
+			ev := e.event(EventBlocked, now, d.c.Contact, d.c.Enrollment)
+			ev.ActionID, ev.Step, ev.Attempt, ev.Run = d.c.Action.ID, d.c.Action.Step, d.c.Action.Attempt, d.c.Plan.Run
+			ev.Code, ev.Reason, ev.Next = d.v.Block.Code, d.v.Block.Reason, d.v.Block.NextEligible
+			e.emit(ev)
+		}
+		if d.v.Kind == VerdictStop && d.c.Enrollment.Status == EnrollmentActive {
+			ev := e.event(EventStopped, now, d.c.Contact, d.c.Enrollment)
+			ev.Reason = d.v.StopReason
+			e.emit(ev)
+		}
+	}
+	return claimed, nil
+}
+
+// process hands one claimed action to the dialer or the messenger and
+// records its outcome. The dialing mark goes down first: once it is set, a
+// lost lease means "unknown", never a second call.
+func (e *Engine) process(ctx context.Context, ca ClaimedAction) error {
+	c := ca.ClaimCandidate
+	if err := e.store.MarkDialing(ctx, c.Action.ID, ca.Fence, e.now()); err != nil {
+		if isConflict(err) {
+			e.log.Warn("lease lost before hand-off", "action_id", c.Action.ID)
+			return nil
+		}
+		return err
+	}
+	// The hand-off is not cancelled by a stopping scheduler: shutdown
+	// drains calls in flight. The dialer caps every call's duration.
+	hctx := context.WithoutCancel(ctx)
+	stopBeat := e.heartbeat(hctx, ca)
+	var disposition, detail string
+	var placed bool
+	switch c.Action.Type {
+	case StepCall:
+		if e.dialer == nil {
+			disposition, detail = string(dialer.Failed), "no dialer configured"
+			break
+		}
+		out := e.dialer.Dial(hctx, e.buildCall(hctx, c))
+		disposition, placed = systemDisposition(out)
+		detail = out.Detail
+	case StepSMS:
+		disposition, placed, detail = e.sendSMS(hctx, c)
+	default:
+		disposition, detail = string(dialer.Failed), "unknown step type "+string(c.Action.Type)
+	}
+	stopBeat()
+	err := e.finishAttempt(hctx, ca, disposition, placed, detail)
+	if isConflict(err) {
+		e.log.Warn("lease lost before the outcome was recorded", "action_id", c.Action.ID, "disposition", disposition)
+		return nil
+	}
+	return err
+}
+
+// heartbeat extends the lease of an action in flight every third of the
+// lease, so that a long call is not taken for a dead node's. The returned
+// func stops it and waits.
+func (e *Engine) heartbeat(ctx context.Context, ca ClaimedAction) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(e.lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := e.store.ExtendLease(ctx, ca.Action.ID, ca.Fence, e.now().Add(e.lease)); err != nil && ctx.Err() == nil {
+					e.log.Warn("extend lease", "action_id", ca.Action.ID, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// buildCall turns a call step into a dialer request.
+func (e *Engine) buildCall(ctx context.Context, c ClaimCandidate) dialer.Call {
+	call := dialer.Call{ID: c.Action.ID, To: c.Contact.Phone, Trunk: e.trunk, ContactKey: c.Contact.ID, ContactState: c.Contact.State,
+		Variables: map[string]string{"enrollment": c.Enrollment.ID, "cadence": c.Enrollment.CadenceID}}
+	step := c.Definition.Steps[c.Action.Step-1]
+	if cs := step.Call; cs != nil {
+		call.CallerIDPool, call.CallerIDStrategy = cs.CallerID.Pool, dialer.CallerIDStrategy(cs.CallerID.Strategy)
+		if cs.CallerID.Strategy == CallerIDFixed {
+			call.CallerID = cs.CallerID.Number
+		}
+		call.RingTimeout = cs.RingTimeout.D()
+		call.AMDProfile = cs.AMDProfile
+		call.OnHuman = dialer.HumanAction{Kind: string(cs.OnHuman.Action)}
+		switch cs.OnHuman.Action {
+		case HumanConnect:
+			call.OnHuman.Destination = cs.ConnectDestination(c.Definition.Queue)
+		case HumanMessage:
+			call.OnHuman.Audio = e.audio(ctx, cs.OnHuman.Asset, c.Action.ID)
+		}
+		if cs.Voicemail.Enabled {
+			call.VoicemailAudio = e.audio(ctx, cs.Voicemail.Asset, c.Action.ID)
+		}
+	}
+	return call
+}
+
+// audio loads an asset's samples; a missing asset is logged and the call
+// goes on without the message (hang up on a machine, as without voicemail).
+func (e *Engine) audio(ctx context.Context, name, actionID string) []int16 {
+	if name == "" {
+		return nil
+	}
+	a, err := e.store.GetAsset(ctx, name)
+	if err != nil {
+		e.log.Warn("audio asset unavailable", "asset", name, "action_id", actionID, "err", err)
+		return nil
+	}
+	pcm := make([]int16, len(a.PCM)/2)
+	for i := range pcm {
+		pcm[i] = int16(binary.LittleEndian.Uint16(a.PCM[2*i:]))
+	}
+	return pcm
+}
+
+// sendSMS renders and sends a text step.
+func (e *Engine) sendSMS(ctx context.Context, c ClaimCandidate) (disposition string, placed bool, detail string) {
+	step := c.Definition.Steps[c.Action.Step-1]
+	if e.sms == nil {
+		return SMSFailed, false, "no messenger configured"
+	}
+	if step.SMS == nil || step.SMS.Text == "" {
+		return SMSFailed, false, "stored SMS templates are not supported yet: the step needs its own text"
+	}
+	text, err := RenderScript(step.SMS.Text, TemplateValues(c.Definition, c.Action.Step-1, c.Contact))
+	if err != nil {
+		return SMSFailed, false, err.Error()
+	}
+	if err := e.sms.Send(ctx, c.Contact.Phone, text); err != nil {
+		return SMSFailed, false, err.Error()
+	}
+	return SMSSent, true, ""
+}
+
+// RunDue claims and processes every action due now, Concurrency at a time,
+// until nothing is due; it returns how many actions ran. Tests and the dry
+// run drive the engine with it on a simulated clock.
+func (e *Engine) RunDue(ctx context.Context) (int, error) {
+	total := 0
+	for range 10000 {
+		claimed, err := e.claim(ctx, e.batch)
+		if err != nil {
+			return total, err
+		}
+		if len(claimed) == 0 {
+			return total, nil
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(e.conc)
+		for _, ca := range claimed {
+			g.Go(func() error { return e.process(gctx, ca) })
+		}
+		if err := g.Wait(); err != nil {
+			return total, err
+		}
+		total += len(claimed)
+	}
+	return total, errors.New("run due: too many rounds at one instant")
+}
+
+// Rescue returns expired leases: rows never handed to the dialer go back to
+// the schedule; rows that were dialing are finished as "unknown" (routed
+// like a no-answer, their attempt still counting), never redialed at once.
+func (e *Engine) Rescue(ctx context.Context) (returned, unknown int, err error) {
+	now := e.now()
+	returned, doubt, err := e.store.Rescue(ctx, e.owner, now, e.lease, now.Add(-e.history))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, ca := range doubt {
+		err := e.finishAttempt(ctx, ca, string(dialer.Unknown), true, "lease expired while dialing: the call may have happened")
+		if err != nil && !isConflict(err) {
+			return returned, unknown, err
+		}
+		unknown++
+	}
+	return returned, unknown, nil
+}
+
+// RunUntil plays the schedule on a simulated clock: it rescues, runs what is
+// due, and moves the clock to the next due action, until nothing is due
+// before end. The clock ends at end.
+func (e *Engine) RunUntil(ctx context.Context, clock *SimClock, end time.Time) error {
+	for {
+		if _, _, err := e.Rescue(ctx); err != nil {
+			return err
+		}
+		if _, err := e.RunDue(ctx); err != nil {
+			return err
+		}
+		at, ok, err := e.store.NextDue(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok || at.After(end) {
+			clock.Set(end)
+			return nil
+		}
+		clock.Set(at)
+	}
+}
+
+// SchedulerOptions tune the claiming loop.
+type SchedulerOptions struct {
+	// Poll is the mean wait between claims when nothing was due; 1 s when 0.
+	Poll time.Duration
+	// Jitter spreads the waits of several nodes: each wait is Poll ± Jitter/2.
+	// Poll/5 when 0.
+	Jitter time.Duration
+	// RescueEvery is how often expired leases are looked for; 30 s when 0.
+	RescueEvery time.Duration
+}
+
+// Scheduler is the long-running claim loop of one node. Start returns at
+// once; Stop stops claiming, waits for the actions in flight and is
+// idempotent.
+type Scheduler struct {
+	e    *Engine
+	opts SchedulerOptions
+
+	mu      sync.Mutex
+	started bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+	work    sync.WaitGroup
+	slots   chan struct{}
+	stopped sync.Once
+}
+
+// NewScheduler builds the claim loop over the engine.
+func (e *Engine) NewScheduler(o SchedulerOptions) *Scheduler {
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.Jitter <= 0 {
+		o.Jitter = o.Poll / 5
+	}
+	if o.RescueEvery <= 0 {
+		o.RescueEvery = 30 * time.Second
+	}
+	return &Scheduler{e: e, opts: o, slots: make(chan struct{}, e.conc), done: make(chan struct{})}
+}
+
+// Start launches the loop.
+func (s *Scheduler) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("scheduler: already started")
+	}
+	s.started = true
+	ctx, s.cancel = context.WithCancel(ctx)
+	go s.loop(ctx)
+	if w := s.e.waker; w != nil {
+		s.work.Add(1)
+		go func() {
+			defer s.work.Done()
+			if err := w.Listen(ctx, s.e.poke); err != nil && ctx.Err() == nil {
+				s.e.log.Warn("wake-ups from other nodes stopped; polling only", "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// Stop stops claiming and waits for the actions in flight to finish.
+func (s *Scheduler) Stop() {
+	s.stopped.Do(func() {
+		s.mu.Lock()
+		started := s.started
+		s.mu.Unlock()
+		if !started {
+			return
+		}
+		s.cancel()
+		<-s.done
+		s.work.Wait()
+	})
+}
+
+func (s *Scheduler) loop(ctx context.Context) {
+	defer close(s.done)
+	log := s.e.log.With("component", "scheduler")
+	var lastRescue time.Time
+	for {
+		if time.Since(lastRescue) >= s.opts.RescueEvery {
+			lastRescue = time.Now()
+			if _, _, err := s.e.Rescue(ctx); err != nil && ctx.Err() == nil {
+				log.Error("rescue expired leases", "err", err)
+			}
+		}
+		free := cap(s.slots) - len(s.slots)
+		n := 0
+		if free > 0 {
+			claimed, err := s.e.claim(ctx, min(free, s.e.batch))
+			if err != nil && ctx.Err() == nil {
+				log.Error("claim due actions", "err", err)
+			}
+			for _, ca := range claimed {
+				s.slots <- struct{}{}
+				s.work.Add(1)
+				go func() {
+					defer s.work.Done()
+					defer func() { <-s.slots }()
+					if err := s.e.process(ctx, ca); err != nil {
+						log.Error("process action", "action_id", ca.Action.ID, "err", err)
+					}
+				}()
+			}
+			n = len(claimed)
+		}
+		wait := s.opts.Poll - s.opts.Jitter/2 + rand.N(s.opts.Jitter+1)
+		if n > 0 && n == min(free, s.e.batch) {
+			wait = 0 // a full batch: more may be due
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		case <-s.e.wake:
+		}
+	}
+}
+
+// Owner is the lease owner name of this engine (for logs and tests).
+func (e *Engine) Owner() string { return e.owner }
+
+// String describes a verdict for logs.
+func (v ClaimVerdict) String() string {
+	switch v.Kind {
+	case VerdictRun:
+		return "run"
+	case VerdictDefer:
+		return fmt.Sprintf("defer to %s", v.DueAt.Format(time.RFC3339))
+	case VerdictStop:
+		return "stop: " + v.StopReason
+	}
+	return "unknown"
+}
