@@ -71,6 +71,14 @@ func serve(ctx context.Context, cfg *config.Config, sio serveIO) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	calls, err := startCalling(ctx, cfg, st, logger, reg)
+	if err != nil {
+		return err
+	}
+	// Stop placing calls after the API has drained: the scheduler stops
+	// claiming, calls in flight finish, then the drivers hang up the rest.
+	defer calls.stop()
 	srv, err := api.New(api.Options{
 		Store:         st,
 		Logger:        logger.With("component", "api"),

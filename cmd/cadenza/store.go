@@ -13,6 +13,7 @@ import (
 // store is an engine.Store that can also migrate its schema; both drivers are.
 type store interface {
 	engine.Store
+	engine.ScheduleStore
 	Migrate(ctx context.Context) error
 	MigrationStatus(ctx context.Context) (applied, total int, err error)
 }

@@ -47,6 +47,8 @@ type Config struct {
 	Trunks []Trunk `yaml:"trunks"`
 	// Pools are the caller-ID pools (see configs/callerid-pools.yaml).
 	Pools []callerid.PoolConfig `yaml:"pools"`
+	// Dialer tunes how this node places cadence calls.
+	Dialer Dialer `yaml:"dialer"`
 	// Pacing holds global caps across trunks (each trunk has its own too).
 	Pacing Pacing `yaml:"pacing"`
 	// ARI connects to Asterisk for trunks with driver: ari.
@@ -264,6 +266,8 @@ func sectionName(typ string) string {
 		return "pools[]"
 	case "Pacing":
 		return "pacing"
+	case "Dialer":
+		return "dialer"
 	case "ARI":
 		return "ari"
 	}

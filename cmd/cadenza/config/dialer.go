@@ -33,6 +33,22 @@ type Trunk struct {
 	sip.Trunk `yaml:",inline"`
 }
 
+// Dialer tunes how this node places cadence calls.
+type Dialer struct {
+	// DefaultTrunk is the trunk cadence calls go out on; default the first
+	// trunk listed.
+	DefaultTrunk string `yaml:"default_trunk"`
+	// Concurrency caps the cadence actions this node runs at once (calls in
+	// flight included). Default 50.
+	Concurrency int `yaml:"concurrency"`
+	// SIPListen is the local address of the native SIP driver, host:port;
+	// default the address that routes to the first SIP trunk, any port.
+	SIPListen string `yaml:"sip_listen"`
+	// AdvertiseIP goes into Contact and SDP when behind NAT (required when
+	// sip_listen is a wildcard address).
+	AdvertiseIP string `yaml:"advertise_ip"`
+}
+
 // Pacing holds caps across every trunk.
 type Pacing struct {
 	// CPS caps new calls per second over all trunks; 0 is no global cap.
@@ -150,6 +166,22 @@ func (c *Config) validateDialer() Errors {
 		for _, e := range splitJoined(err) {
 			errs = append(errs, e)
 		}
+	}
+	if c.Dialer.DefaultTrunk != "" {
+		if _, ok := c.Trunk(c.Dialer.DefaultTrunk); !ok {
+			add("dialer.default_trunk: no trunk named %q", c.Dialer.DefaultTrunk)
+		}
+	}
+	if c.Dialer.Concurrency < 0 {
+		add("dialer.concurrency: must be ≥ 0")
+	}
+	if c.Dialer.SIPListen != "" {
+		if _, _, err := net.SplitHostPort(c.Dialer.SIPListen); err != nil {
+			add("dialer.sip_listen: %q is not host:port", c.Dialer.SIPListen)
+		}
+	}
+	if c.Dialer.AdvertiseIP != "" && net.ParseIP(c.Dialer.AdvertiseIP) == nil {
+		add("dialer.advertise_ip: %q is not an IP address", c.Dialer.AdvertiseIP)
 	}
 	if c.Pacing.CPS < 0 {
 		add("pacing.cps: must be ≥ 0")
