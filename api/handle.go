@@ -28,6 +28,8 @@ const (
 	bodyOptionalJSON
 	// bodyAudio: WAV bytes (audio/wav and its aliases).
 	bodyAudio
+	// bodyCSV: a CSV file (text/csv, or no Content-Type).
+	bodyCSV
 )
 
 // route is one row of the route table: it registers the handler and is
@@ -41,7 +43,10 @@ type route struct {
 	// noIdempotency refuses Idempotency-Key: the response holds a secret
 	// that must not be stored for replay.
 	noIdempotency bool
-	h             func(*request) (*reply, error)
+	// ignoreIdempotency runs the handler even when Idempotency-Key is
+	// sent: public routes have no API key to scope stored responses to.
+	ignoreIdempotency bool
+	h                 func(*request) (*reply, error)
 	// raw serves the route directly (promhttp) instead of h.
 	raw http.Handler
 }
@@ -172,7 +177,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 
 		run := func() *reply { return s.call(rt, req) }
 		var rep *reply
-		if ik := r.Header.Get("Idempotency-Key"); ik != "" && r.Method == http.MethodPost {
+		if ik := r.Header.Get("Idempotency-Key"); ik != "" && r.Method == http.MethodPost && !rt.ignoreIdempotency {
 			if rt.noIdempotency {
 				rep = s.errorReply(r, badRequest("Idempotency-Key", "not supported here: the response holds a secret that is never stored"))
 			} else {
@@ -252,6 +257,13 @@ func (s *Server) readBody(r *http.Request, kind bodyKind) ([]byte, error) {
 	case bodyAudio:
 		if !audioMediaType(mt) {
 			return nil, unsupported(fmt.Sprintf("Content-Type %q: upload a WAV file as audio/wav", ct))
+		}
+	case bodyCSV:
+		if mt != "" && mt != "text/csv" && mt != "application/csv" && mt != "text/plain" {
+			return nil, unsupported(fmt.Sprintf("Content-Type %q: send text/csv", ct))
+		}
+		if len(bytes.TrimSpace(body)) == 0 {
+			return nil, badRequest("body", "a CSV file is required")
 		}
 	case bodyJSON, bodyOptionalJSON:
 		if mt != "" && !jsonMediaType(mt) {

@@ -9,15 +9,17 @@ import (
 // routes is the one list of endpoints. New registers exactly these, and
 // TestOpenAPIMatchesRoutes checks that openapi.json describes exactly these.
 //
-// Roles: viewer (and agent) read; manager writes cadences, templates and
-// assets; admin manages API keys. Health, metrics and the OpenAPI document
-// are public: probes and scrapers carry no key, and the document is
-// documentation with no data in it.
+// Roles: viewer (and agent) read; agents post dispositions; manager writes
+// cadences, templates, assets, contacts, enrollments, the do-not-call list
+// and rests caller IDs; admin manages API keys. Health, metrics and the
+// OpenAPI document are public: probes and scrapers carry no key, and the
+// document is documentation with no data in it. Triggers carry no API key
+// either: each is authenticated by its own secret (enrollments.go).
 func (s *Server) routes() []route {
 	const (
 		get, post, put, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
 		viewer, manager     = engine.RoleViewer, engine.RoleManager
-		admin               = engine.RoleAdmin
+		admin, agent        = engine.RoleAdmin, engine.RoleAgent
 	)
 	return []route{
 		{method: get, pattern: "/healthz", h: s.healthz},
@@ -39,6 +41,7 @@ func (s *Server) routes() []route {
 		{method: get, pattern: "/v1/cadences/{id}/versions/{n}", role: viewer, h: s.getVersion},
 		{method: get, pattern: "/v1/cadences/{id}/export", role: viewer, h: s.exportCadence},
 		{method: post, pattern: "/v1/cadences/{id}/template", role: manager, body: bodyJSON, h: s.saveAsTemplate},
+		{method: post, pattern: "/v1/cadences/{id}/dryrun", role: manager, body: bodyJSON, h: s.dryrun},
 
 		{method: post, pattern: "/v1/templates", role: manager, body: bodyJSON, h: s.createTemplate},
 		{method: get, pattern: "/v1/templates", role: viewer, h: s.listTemplates},
@@ -50,6 +53,26 @@ func (s *Server) routes() []route {
 		{method: get, pattern: "/v1/assets", role: viewer, h: s.listAssets},
 		{method: get, pattern: "/v1/assets/{id}", role: viewer, h: s.getAsset},
 		{method: del, pattern: "/v1/assets/{id}", role: manager, h: s.deleteAsset},
+
+		{method: get, pattern: "/v1/trunks", role: viewer, h: s.listTrunks},
+		{method: get, pattern: "/v1/trunks/{name}", role: viewer, h: s.getTrunk},
+		{method: get, pattern: "/v1/callerid-pools", role: viewer, h: s.listCallerIDPools},
+		{method: post, pattern: "/v1/callerid-pools/rest", role: manager, body: bodyJSON, h: s.restCallerID},
+
+		{method: post, pattern: "/v1/contacts", role: manager, body: bodyJSON, h: s.upsertContact},
+		{method: post, pattern: "/v1/contacts/import", role: manager, body: bodyCSV, h: s.importContacts},
+		{method: get, pattern: "/v1/contacts/{id}", role: viewer, h: s.getContact},
+		{method: post, pattern: "/v1/cadences/{id}/enrollments", role: manager, body: bodyJSON, h: s.enroll},
+		{method: get, pattern: "/v1/enrollments/{id}", role: viewer, h: s.getEnrollment},
+		{method: post, pattern: "/v1/enrollments/{id}/stop", role: manager, body: bodyOptionalJSON, h: s.stopEnrollment},
+		{method: post, pattern: "/v1/triggers/{key}", body: bodyJSON, ignoreIdempotency: true, h: s.fireTrigger},
+
+		{method: post, pattern: "/v1/dnc", role: manager, body: bodyJSON, h: s.addDNC},
+		{method: post, pattern: "/v1/dnc/import", role: manager, body: bodyCSV, h: s.importDNC},
+		{method: get, pattern: "/v1/dnc/{phone}", role: viewer, h: s.checkDNC},
+		{method: del, pattern: "/v1/dnc/{phone}", role: manager, h: s.removeDNC},
+		{method: get, pattern: "/v1/dispositions", role: viewer, h: s.listDispositions},
+		{method: post, pattern: "/v1/attempts/{id}/disposition", role: agent, body: bodyJSON, h: s.postDisposition},
 
 		{method: post, pattern: "/v1/api-keys", role: admin, body: bodyJSON, noIdempotency: true, h: s.createAPIKey},
 		{method: get, pattern: "/v1/api-keys", role: admin, h: s.listAPIKeys},

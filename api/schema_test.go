@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cadenza-dialer/cadenza/dialer/callerid"
 	"github.com/cadenza-dialer/cadenza/engine"
 )
 
@@ -234,6 +235,11 @@ func TestDefinitionSchemaMatchesEngine(t *testing.T) {
 		"Rule": engine.Rule{}, "Condition": engine.Condition{}, "Template": engine.Template{},
 		"Asset": engine.Asset{}, "CadenceVersion": engine.CadenceVersion{}, "CadenceStats": engine.CadenceStats{},
 		"Problem": Problem{}, "FieldError": engine.FieldError{}, "CadenceItem": cadenceItem{}, "TemplateItem": templateItem{},
+		"Contact": engine.Contact{}, "Enrollment": engine.Enrollment{}, "AgentDisposition": engine.AgentDisposition{},
+		"Event": engine.Event{}, "TrunkInfo": TrunkInfo{}, "PoolStatus": callerid.PoolStatus{}, "NumberStatus": callerid.NumberStatus{},
+		"ContactCreate": contactBody{}, "ContactImport": contactImport{}, "ImportError": importError{}, "DNCImport": dncImport{},
+		"DNCResult": dncResult{}, "DNCCreate": dncBody{}, "DryRunRequest": dryrunBody{}, "DryRunResult": dryrunResult{},
+		"EnrollmentCreate": enrollBody{}, "RestCallerID": restBody{}, "StopEnrollment": stopBody{}, "DispositionCreate": dispositionBody{},
 	} {
 		var want []string
 		rt := reflect.TypeOf(v)

@@ -1,5 +1,8 @@
 // Package api is Cadenza's REST API under /v1: cadences and their versions,
-// import/export, templates, audio assets and API keys, with API-key
+// import/export, templates, audio assets and API keys; contacts,
+// enrollments, webhook triggers, the do-not-call list, agent dispositions
+// and cadence dry runs (through the engine); read-only trunks and
+// caller-ID pools (with resting a number), with API-key
 // authentication by role, RFC 9457 problem+json errors that name the field,
 // body limits, strict JSON, Idempotency-Key replay and cursor pagination. It
 // also serves the OpenAPI 3.1 document (/v1/openapi.json), health
@@ -24,6 +27,17 @@
 //     response holds the secret, which is never stored): there it is a 400.
 //     See idempotency.go for how concurrent duplicates are kept from both
 //     running, across nodes too.
+//   - The engine is optional (Options.Engine): without it the contact,
+//     enrollment, trigger, DNC and disposition routes answer 503 "engine
+//     not running", after validating the body (bad input is still a 4xx).
+//     Without caller-ID pools, GET /v1/callerid-pools lists none and
+//     resting a number is a 503.
+//   - Triggers (POST /v1/triggers/{key}) are configuration, not stored:
+//     each has a cadence and a secret, sent in X-Cadenza-Trigger-Secret or
+//     used to sign the body (X-Cadenza-Signature: sha256=HEX), both
+//     compared in constant time. They ignore Idempotency-Key (there is no
+//     API key to scope a stored response to); a retried webhook finds the
+//     contact enrolled and gets a 409.
 //   - PUT /v1/cadences/{id} accepts what GET returned: the read-only fields
 //     are ignored, except "version" (the version edited: 409 when stale),
 //     "id" (must match) and "status" (must be unchanged). If-Match "N" does
@@ -71,6 +85,26 @@ type Options struct {
 	// Version is the server version reported by /healthz and the OpenAPI
 	// document.
 	Version string
+
+	// Engine enrolls contacts, keeps the do-not-call list and takes agent
+	// dispositions; *engine.Engine is one. When nil, the contact,
+	// enrollment, trigger, DNC and disposition routes answer 503.
+	Engine Engine
+	// Enrollments reads contacts and enrollments back; nil means Store,
+	// when it implements engine.EnrollmentStore (both drivers do).
+	Enrollments engine.EnrollmentStore
+	// Trunks are the configured trunks, as GET /v1/trunks shows them
+	// (never with credentials).
+	Trunks []TrunkInfo
+	// CallerIDs reports and rests caller-ID pool numbers;
+	// *callerid.Service is one. When nil, GET /v1/callerid-pools lists no
+	// pools and resting a number is a 503.
+	CallerIDs CallerIDs
+	// Triggers are the webhook enrollment endpoints (POST
+	// /v1/triggers/{key}), each with its own secret.
+	Triggers []Trigger
+	// DryRun configures POST /v1/cadences/{id}/dryrun.
+	DryRun DryRunOptions
 }
 
 // Server is the HTTP API. Build it with New and serve Handler().
@@ -83,6 +117,13 @@ type Server struct {
 	maxAsset int64
 	pools    map[string]bool // nil: pools are not checked
 	version  string
+
+	engine      Engine
+	enrollments engine.EnrollmentStore
+	trunks      []TrunkInfo
+	callerIDs   CallerIDs
+	triggers    map[string]Trigger
+	dryrunOpts  DryRunOptions
 
 	metrics *httpMetrics
 	locks   *keyedMutex
@@ -128,6 +169,9 @@ func New(o Options) (*Server, error) {
 		for _, p := range o.CallerIDPools {
 			s.pools[p] = true
 		}
+	}
+	if err := s.setEngineOptions(o); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
 	}
 	m, err := newHTTPMetrics(o.Registerer)
 	if err != nil {

@@ -181,12 +181,23 @@ var garbage = []string{
 	`{"name": "x", "role": {"a": 1}}`, `{"version": "1"}`, `{"version": -1, "id": 7}`,
 	strings.Repeat("[", 100000), `{"a":` + strings.Repeat(`{"a":`, 5000),
 	`{"steps":[{"timing":{"delay":"99999999999999999h"}}]}`,
+	"phone\n+12125550123\n", "phone,phone\n1,2\n", "a,\"b\n", "\ufeffphone,x\n\"+1 212 555 0123\",\"\x00\"\n",
+	`{"phone":"+12125550123","contacts":[{"phone":"x"}],"days":1e9}`, `{"contacts":[{"phone":"+12125550123"}],"days":-1}`,
+	`{"contact":{"phone":"+12125550123","fields":{"":""}}}`, `{"contact_id":"missing"}`, `{"code":"interested"}`,
+	`{"contact_id":"\u0000"}`, `{"code":"\u0000"}`, `{"phone":"+12125550123","fields":{"a":"\u0000"}}`,
+	`{"number":"+12125550100","until":"0001-01-01T00:00:00Z"}`, `{"phone":"\ud800"}`,
 	`{"name":"x","steps":[{"name":"s","type":"call","timing":{"delay":"1s"},"call":{"caller_id":{"strategy":"fixed","number":"+12125550123"},"voicemail":{"enabled":true,"asset":"x"},"retry":{"attempts":0},"on_human":{"action":"message","asset":"y"}},"routing":[{"disposition":"busy","action":{"type":"forward","cadence":"z"}}],"default":{"type":"goto","step":99}}],"runs":{"total":1,"after":{"action":"enroll","cadence":"q"}},"owner":{"assign":"round_robin"},"harassment":{"use_business":true}}`,
 }
 
 func TestGarbageBodiesNever5xx(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	// Every optional part is configured, so that no route answers 503.
+	const secret = "garbage-trigger-secret"
+	e := newEngineEnv(t, func(o *Options) {
+		o.CallerIDs = callerIDService(t, o.Now)
+		o.Trunks = []TrunkInfo{{Name: "t", Driver: "sip"}}
+		o.Triggers = []Trigger{{Key: "missing", CadenceID: "missing", Secret: secret}}
+	}).env
 	c := e.createCadence("")
 	var tpl engine.Template
 	e.do("POST", "/v1/cadences/"+c.ID+"/template", e.manager, `{"name":"t"}`).ok(t, http.StatusCreated, &tpl)
@@ -196,13 +207,17 @@ func TestGarbageBodiesNever5xx(t *testing.T) {
 			continue
 		}
 		for _, id := range []string{c.ID, tpl.ID, "missing"} {
-			path := strings.NewReplacer("{id}", id, "{n}", "1").Replace(rt.pattern)
+			path := strings.NewReplacer("{id}", id, "{n}", "1", "{key}", id).Replace(rt.pattern)
 			if rt.pattern == "/v1/assets" {
 				path += "?name=g" + id
 			}
+			if rt.pattern == "/v1/contacts/import" {
+				path += "?cadence=" + c.ID
+			}
 			for i, body := range garbage {
-				for _, ct := range []string{"application/json", "audio/wav", ""} {
-					r := e.do(rt.method, path, e.admin, body, "Content-Type", ct, "Idempotency-Key", fmt.Sprintf("g-%s-%d-%s", id, i, ct))
+				for _, ct := range []string{"application/json", "audio/wav", "text/csv", ""} {
+					r := e.do(rt.method, path, e.admin, body, "Content-Type", ct, "Idempotency-Key", fmt.Sprintf("g-%s-%d-%s", id, i, ct),
+						TriggerSecretHeader, secret)
 					require.Less(t, r.status, 500, "%s %s %q (%s): %s", rt.method, path, body, ct, r.body)
 					if r.status >= 400 {
 						require.Equal(t, problemContentType, r.header.Get("Content-Type"), "%s %s: %s", rt.method, path, r.body)
