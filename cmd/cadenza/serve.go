@@ -79,7 +79,7 @@ func serve(ctx context.Context, cfg *config.Config, sio serveIO) error {
 	// Stop placing calls after the API has drained: the scheduler stops
 	// claiming, calls in flight finish, then the drivers hang up the rest.
 	defer calls.stop()
-	srv, err := api.New(api.Options{
+	opts := api.Options{
 		Store:         st,
 		Logger:        logger.With("component", "api"),
 		Registerer:    reg,
@@ -88,7 +88,9 @@ func serve(ctx context.Context, cfg *config.Config, sio serveIO) error {
 		MaxBodyBytes:  cfg.HTTP.MaxBodyBytes,
 		MaxAssetBytes: cfg.HTTP.MaxAssetBytes,
 		Version:       version,
-	})
+	}
+	calls.apiOptions(&opts, cfg)
+	srv, err := api.New(opts)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}

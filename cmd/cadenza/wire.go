@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cadenza-dialer/cadenza/api"
 	"github.com/cadenza-dialer/cadenza/cmd/cadenza/config"
 	"github.com/cadenza-dialer/cadenza/dialer"
 	"github.com/cadenza-dialer/cadenza/dialer/ari"
@@ -30,7 +31,34 @@ type calling struct {
 	scheduler *engine.Scheduler
 	callerIDs *callerid.Service
 	trunks    []config.Trunk
+	zone      *time.Location
+	limits    []compliance.Limit
 	stops     []func() // in start order; run in reverse
+}
+
+// apiOptions fills the API's view of the calling side.
+func (c *calling) apiOptions(o *api.Options, cfg *config.Config) {
+	if c.engine != nil {
+		o.Engine = c.engine
+	}
+	o.CallerIDs = c.callerIDs
+	for _, t := range c.trunks {
+		o.Trunks = append(o.Trunks, api.TrunkInfo{Name: t.Name, Driver: t.Driver, Host: t.Host, Port: t.Port,
+			Transport: t.Transport, NumberFormat: t.NumberFormat, Codecs: t.Codecs,
+			MaxChannels: t.MaxChannels, CPS: t.CPS, Endpoint: t.Endpoint})
+	}
+	// With a calling side configured, an active cadence must name pools
+	// that exist; an API-only server (no trunks, no pools) does not check.
+	if len(cfg.Pools) > 0 || len(c.trunks) > 0 {
+		o.CallerIDPools = []string{}
+		for _, p := range cfg.Pools {
+			o.CallerIDPools = append(o.CallerIDPools, p.Name)
+		}
+	}
+	o.DryRun = api.DryRunOptions{BusinessZone: c.zone, BusinessLimits: c.limits}
+	for _, t := range cfg.Triggers {
+		o.Triggers = append(o.Triggers, api.Trigger{Key: t.Key, CadenceID: t.CadenceID, Secret: t.Secret})
+	}
 }
 
 // stop drains the scheduler first (no new claims, calls in flight finish),
@@ -124,19 +152,21 @@ func startCalling(ctx context.Context, cfg *config.Config, st store, logger *slo
 	if w, ok := st.(engine.Waker); ok {
 		waker = w
 	}
+	c.zone = zone
+	c.limits = []compliance.Limit{
+		{Max: cfg.Business.Harassment.Calls.Max, Period: cfg.Business.Harassment.Calls.Period, Scope: compliance.ScopeCalls},
+		{Max: cfg.Business.Harassment.SMS.Max, Period: cfg.Business.Harassment.SMS.Period, Scope: compliance.ScopeSMS},
+	}
 	e, err := engine.New(engine.Options{
-		Store:        st,
-		Dialer:       dial,
-		Logger:       logger,
-		BusinessZone: zone,
-		BusinessLimits: []compliance.Limit{
-			{Max: cfg.Business.Harassment.Calls.Max, Period: cfg.Business.Harassment.Calls.Period, Scope: compliance.ScopeCalls},
-			{Max: cfg.Business.Harassment.SMS.Max, Period: cfg.Business.Harassment.SMS.Period, Scope: compliance.ScopeSMS},
-		},
-		Owner:       fmt.Sprintf("%s-%d", host, os.Getpid()),
-		Concurrency: cfg.Dialer.Concurrency,
-		Trunk:       trunk,
-		Waker:       waker,
+		Store:          st,
+		Dialer:         dial,
+		Logger:         logger,
+		BusinessZone:   zone,
+		BusinessLimits: c.limits,
+		Owner:          fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Concurrency:    cfg.Dialer.Concurrency,
+		Trunk:          trunk,
+		Waker:          waker,
 	})
 	if err != nil {
 		return nil, err

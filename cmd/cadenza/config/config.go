@@ -53,6 +53,9 @@ type Config struct {
 	Pacing Pacing `yaml:"pacing"`
 	// ARI connects to Asterisk for trunks with driver: ari.
 	ARI ARI `yaml:"ari"`
+	// Triggers are webhook enrollments: POST /v1/triggers/{key} enrolls the
+	// posted contact into the cadence, authenticated by the trigger's secret.
+	Triggers []Trigger `yaml:"triggers"`
 
 	// AdminKey bootstraps the first admin API key on an empty database. It
 	// comes only from CADENZA_ADMIN_KEY, never from the file.
@@ -270,6 +273,8 @@ func sectionName(typ string) string {
 		return "dialer"
 	case "ARI":
 		return "ari"
+	case "Trigger":
+		return "triggers[]"
 	}
 	return strings.ToLower(typ)
 }

@@ -77,6 +77,19 @@ type ARI struct {
 	RTPPortMax int `yaml:"rtp_port_max"`
 }
 
+// Trigger is one webhook enrollment.
+type Trigger struct {
+	// Key is the last path segment of POST /v1/triggers/{key}.
+	Key string `yaml:"key"`
+	// CadenceID is the cadence posted contacts enroll into.
+	CadenceID string `yaml:"cadence_id"`
+	// SecretEnv names the environment variable holding the shared secret
+	// (sent as X-Cadenza-Trigger-Secret, or the HMAC-SHA256 key of
+	// X-Cadenza-Signature). Secret is filled from it at load.
+	SecretEnv string `yaml:"secret_env"`
+	Secret    string `yaml:"-"`
+}
+
 // resolveSecrets fills passwords from the environment. A trunk whose
 // password variable is unset is reported when the trunk is used, not here,
 // so one unconfigured trunk does not stop `cadenza dial` on another.
@@ -84,6 +97,11 @@ func (c *Config) resolveSecrets(getenv func(string) string) {
 	for i := range c.Trunks {
 		if env := c.Trunks[i].PasswordEnv; env != "" {
 			c.Trunks[i].Password = getenv(env)
+		}
+	}
+	for i := range c.Triggers {
+		if env := c.Triggers[i].SecretEnv; env != "" {
+			c.Triggers[i].Secret = getenv(env)
 		}
 	}
 	if c.ARI.URL != "" {
@@ -182,6 +200,21 @@ func (c *Config) validateDialer() Errors {
 	}
 	if c.Dialer.AdvertiseIP != "" && net.ParseIP(c.Dialer.AdvertiseIP) == nil {
 		add("dialer.advertise_ip: %q is not an IP address", c.Dialer.AdvertiseIP)
+	}
+	for i, t := range c.Triggers {
+		p := fmt.Sprintf("triggers[%d]", i)
+		if t.Key == "" || strings.ContainsAny(t.Key, "/?#% ") {
+			add("%s.key: %q must be a non-empty URL path segment", p, t.Key)
+		}
+		if t.CadenceID == "" {
+			add("%s.cadence_id: required", p)
+		}
+		switch {
+		case t.SecretEnv == "":
+			add("%s.secret_env: required (the secret comes from the environment)", p)
+		case len(t.Secret) < 16:
+			add("%s.secret_env: %s must hold a secret of at least 16 characters", p, t.SecretEnv)
+		}
 	}
 	if c.Pacing.CPS < 0 {
 		add("pacing.cps: must be ≥ 0")
