@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,4 +101,49 @@ func TestDialARIFlagErrors(t *testing.T) {
 	require.ErrorContains(t, err, "use one of --trunk-uri, --ari-url")
 	_, _, err = runDialCmd(t, nil, "--ari-url", "http://127.0.0.1:1/ari", "--ari-user", "u", "--ari-endpoint", "PJSIP/{number}@c", "--to", "+15550100001", "--from", "+15557650000")
 	require.ErrorContains(t, err, "password: required")
+}
+
+// A voicemail box behind Asterisk: AMD hears the greeting on externalMedia,
+// waits for the beep, and our message goes back over the same RTP stream,
+// starting after the beep ended (the fake's own clock says so).
+func TestDialARIVoicemailAfterBeep(t *testing.T) {
+	t.Parallel()
+	f, err := os.Open(filepath.Join("..", "..", "dialer", "testdata", "greet.wav"))
+	require.NoError(t, err)
+	greet, err := audio.DecodeWAV(f)
+	f.Close()
+	require.NoError(t, err)
+	box := append(append([]int16{}, greet...), beepTone(1000, 400*time.Millisecond)...)
+	fake := aritest.New("cadenza", "ari-secret", func(string) aritest.Script {
+		return aritest.Script{RingFor: 200 * time.Millisecond, Answer: true, Audio: box, HangupAfter: 8 * time.Second}
+	})
+	t.Cleanup(fake.Close)
+
+	msg := filepath.Join(t.TempDir(), "msg.wav")
+	fh, err := os.Create(msg)
+	require.NoError(t, err)
+	require.NoError(t, audio.EncodeWAV(fh, beepTone(600, 1500*time.Millisecond)))
+	require.NoError(t, fh.Close())
+
+	lines, stderr, err := runDialCmd(t, map[string]string{"CADENZA_ARI_PASSWORD": "ari-secret"},
+		"--ari-url", fake.URL(), "--ari-user", "cadenza", "--ari-endpoint", "PJSIP/{number}@carrier",
+		"--from", "+15557650000", "--to", "+15550100005", "--voicemail", msg, "--amd-profile", "voicemail_drop")
+	require.NoError(t, err, stderr)
+	require.Equal(t, dialer.Voicemail, lines[0].Disposition, rawLines(t, lines))
+	require.NotNil(t, lines[0].Voicemail)
+	require.True(t, lines[0].Voicemail.Complete, rawLines(t, lines))
+	rec := fake.Records()[0]
+	require.Positive(t, rec.AudioEnd)
+	require.GreaterOrEqual(t, rec.MessageStart, rec.AudioEnd, "never clipped: the message starts after the beep ends")
+	require.Less(t, rec.MessageStart-rec.AudioEnd, 1500*time.Millisecond)
+	require.InDelta(t, 1500, rec.MessageMS, 150, "the whole message arrived")
+	t.Logf("beep end %v, message start %v (+%v), %d ms received", rec.AudioEnd, rec.MessageStart, rec.MessageStart-rec.AudioEnd, rec.MessageMS)
+}
+
+func beepTone(hz float64, d time.Duration) []int16 {
+	out := make([]int16, int(d.Seconds()*8000))
+	for i := range out {
+		out[i] = int16(9000 * math.Sin(2*math.Pi*hz*float64(i)/8000))
+	}
+	return out
 }
