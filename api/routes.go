@@ -63,16 +63,22 @@ func (s *Server) routes() []route {
 		{method: post, pattern: "/v1/contacts/import", role: manager, body: bodyCSV, h: s.importContacts},
 		{method: get, pattern: "/v1/contacts/{id}", role: viewer, h: s.getContact},
 		{method: post, pattern: "/v1/cadences/{id}/enrollments", role: manager, body: bodyJSON, h: s.enroll},
+		{method: get, pattern: "/v1/enrollments", role: viewer, h: s.listEnrollments},
 		{method: get, pattern: "/v1/enrollments/{id}", role: viewer, h: s.getEnrollment},
 		{method: post, pattern: "/v1/enrollments/{id}/stop", role: manager, body: bodyOptionalJSON, h: s.stopEnrollment},
 		{method: post, pattern: "/v1/triggers/{key}", body: bodyJSON, ignoreIdempotency: true, h: s.fireTrigger},
 
 		{method: post, pattern: "/v1/dnc", role: manager, body: bodyJSON, h: s.addDNC},
+		{method: get, pattern: "/v1/dnc", role: viewer, h: s.listDNC},
 		{method: post, pattern: "/v1/dnc/import", role: manager, body: bodyCSV, h: s.importDNC},
 		{method: get, pattern: "/v1/dnc/{phone}", role: viewer, h: s.checkDNC},
 		{method: del, pattern: "/v1/dnc/{phone}", role: manager, h: s.removeDNC},
 		{method: get, pattern: "/v1/dispositions", role: viewer, h: s.listDispositions},
 		{method: post, pattern: "/v1/attempts/{id}/disposition", role: agent, body: bodyJSON, h: s.postDisposition},
+
+		{method: get, pattern: "/v1/actions", role: viewer, h: s.listActions},
+		{method: get, pattern: "/v1/analytics/summary", role: viewer, h: s.analyticsSummary},
+		{method: get, pattern: "/v1/cadences/{id}/analytics", role: viewer, h: s.cadenceAnalytics},
 
 		{method: post, pattern: "/v1/api-keys", role: admin, body: bodyJSON, noIdempotency: true, h: s.createAPIKey},
 		{method: get, pattern: "/v1/api-keys", role: admin, h: s.listAPIKeys},

@@ -1,7 +1,9 @@
 // Package api is Cadenza's REST API under /v1: cadences and their versions,
 // import/export, templates, audio assets and API keys; contacts,
 // enrollments, webhook triggers, the do-not-call list, agent dispositions
-// and cadence dry runs (through the engine); read-only trunks and
+// and cadence dry runs (through the engine); what operators see (seed 001's
+// inflight and completed actions, enrollment and do-not-call lists, seed
+// 000's analytics, readmodel.go); read-only trunks and
 // caller-ID pools (with resting a number), with API-key
 // authentication by role, RFC 9457 problem+json errors that name the field,
 // body limits, strict JSON, Idempotency-Key replay and cursor pagination. It
@@ -93,6 +95,11 @@ type Options struct {
 	// Enrollments reads contacts and enrollments back; nil means Store,
 	// when it implements engine.EnrollmentStore (both drivers do).
 	Enrollments engine.EnrollmentStore
+	// Reads serves the listings and analytics (GET /v1/actions,
+	// /v1/enrollments, /v1/dnc, /v1/analytics/summary,
+	// /v1/cadences/{id}/analytics); nil means Store, when it implements
+	// engine.ReadStore (both drivers do). Without one those routes are 503.
+	Reads engine.ReadStore
 	// Trunks are the configured trunks, as GET /v1/trunks shows them
 	// (never with credentials).
 	Trunks []TrunkInfo
@@ -120,6 +127,7 @@ type Server struct {
 
 	engine      Engine
 	enrollments engine.EnrollmentStore
+	reads       engine.ReadStore
 	trunks      []TrunkInfo
 	callerIDs   CallerIDs
 	triggers    map[string]Trigger
@@ -169,6 +177,10 @@ func New(o Options) (*Server, error) {
 		for _, p := range o.CallerIDPools {
 			s.pools[p] = true
 		}
+	}
+	s.reads = o.Reads
+	if s.reads == nil {
+		s.reads, _ = o.Store.(engine.ReadStore)
 	}
 	if err := s.setEngineOptions(o); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
