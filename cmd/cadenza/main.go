@@ -42,6 +42,7 @@ func newRootCommand() *cobra.Command {
 		newMigrateCommand(),
 		newAPIKeyCommand(),
 		newVersionCommand(),
+		newDemoCommand(),
 		newDryrunCommand(),
 		newDialCommand(),
 		newSimCommand(),
