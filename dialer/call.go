@@ -8,8 +8,9 @@
 // Decisions on an answered call (Dialer.Dial):
 //   - human: the step's human action within the legal 2 s — "message" plays
 //     OnHuman.Audio then hangs up; "connect" goes to the Options.Connector
-//     (none yet: hang up); "" hangs up. Disposition human (abandoned when a
-//     Connector fails to bridge).
+//     (none: hang up); "" hangs up. Disposition human (abandoned when a
+//     Connector fails to bridge: Call.SafeHarborAudio, when set, is played
+//     first, then the call is hung up).
 //   - machine: with a voicemail message, wait for the beep (or the greeting's
 //     end plus a guard, or the watcher's maximum wait), play the message from
 //     after the beep's end, hang up: disposition voicemail, or machine when
@@ -127,6 +128,11 @@ type Call struct {
 	VoicemailAudio []int16
 	// OnHuman is what to do when a person answers.
 	OnHuman HumanAction
+	// SafeHarborAudio is 8 kHz 16-bit mono PCM played when a "connect"
+	// fails (no agent within 2 s) before hanging up: the recorded message
+	// the law requires on an abandoned call (seller's name, a callback
+	// number, how to opt out). nil hangs up at once.
+	SafeHarborAudio []int16
 	// Variables are passed to the driver (SIP X- headers, ARI channel variables).
 	Variables map[string]string
 }
@@ -155,6 +161,9 @@ type Outcome struct {
 	Voicemail *VoicemailResult `json:"voicemail,omitempty"`
 	// ConnectedMS is when a human was bridged to an agent, from answer.
 	ConnectedMS int64 `json:"connected_ms,omitempty"`
+	// SafeHarborMS is how much of the safe-harbor message was played on an
+	// abandoned call (Call.SafeHarborAudio).
+	SafeHarborMS int64 `json:"safe_harbor_ms,omitempty"`
 	// HangupBy is "us", "far_end" or "" when the call never connected.
 	HangupBy string  `json:"hangup_by,omitempty"`
 	Timings  Timings `json:"timings"`

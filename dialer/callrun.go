@@ -400,12 +400,25 @@ func (cr *callRun) onActionDone(r actionResult) {
 		if r.err != nil {
 			cr.disp = Abandoned
 			cr.detail = fmt.Sprintf("abandoned: connect: %v", r.err)
+			if len(cr.c.SafeHarborAudio) > 0 && !cr.hungUp && !isClosed(cr.leg.Done()) {
+				// The law's recorded message on an abandoned call, then hang up.
+				audio := cr.c.SafeHarborAudio
+				cr.startAction("safe_harbor", func(ctx context.Context) actionResult {
+					played, err := cr.leg.Play(ctx, audio)
+					return actionResult{played: played, err: err}
+				})
+				return
+			}
 			cr.hangup("connect failed")
 			return
 		}
-		cr.out.ConnectedMS = r.at.Sub(cr.answeredAt).Milliseconds()
+		cr.out.ConnectedMS = max(r.at.Sub(cr.answeredAt).Milliseconds(), 1)
 		cr.detail = "human: connected"
 		// The bridge runs until someone hangs up or max duration.
+	case "safe_harbor":
+		cr.out.SafeHarborMS = r.played.Milliseconds()
+		cr.detail += fmt.Sprintf("; safe-harbor message played (%.1fs)", r.played.Seconds())
+		cr.hangup("safe-harbor message played")
 	}
 }
 

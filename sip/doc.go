@@ -19,6 +19,13 @@
 // a silence packet goes out every second (and one at answer and at early
 // media) so NAT bindings, SBC latching and RTP timeouts stay happy.
 //
+// Connect (the dialer's Connector, connect.go) bridges an answered call
+// to an agent's SIP URI as a back-to-back user agent: a second INVITE
+// straight to the URI's host, then the audio of each leg relayed to the
+// other (decoded and re-encoded, so PCMU and PCMA legs mix freely). A BYE
+// on either leg ends both. An agent that does not answer within the
+// caller's deadline (the legal 2 s) is cancelled and Connect fails.
+//
 // Final failures are classified by Classify into the dialer's system
 // dispositions (busy, no_answer, invalid_number, rejected, failed), with the
 // Q.850 cause from the Reason header and the carrier's Retry-After (or a

@@ -77,7 +77,8 @@ type Driver struct {
 	mu       sync.Mutex
 	started  bool
 	stopped  bool
-	legs     map[string]*leg // by SIP Call-ID
+	legs     map[string]*leg      // by SIP Call-ID
+	agents   map[string]*agentLeg // bridge legs to agents (connect.go), by SIP Call-ID
 	legWG    sync.WaitGroup
 	srvWG    sync.WaitGroup
 	stopCh   chan struct{}
@@ -352,6 +353,10 @@ func (d *Driver) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	l := d.lookup(req.CallID().Value())
 	if l == nil {
+		if a := d.lookupAgent(req.CallID().Value()); a != nil {
+			a.farEndBye(req, tx)
+			return
+		}
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
 	}
@@ -366,11 +371,17 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if _, ok := req.To().Params.Get("tag"); ok {
 			// A re-INVITE (session refresh, hold): we keep our media as is.
 			l := d.lookup(req.CallID().Value())
-			if l == nil {
+			var local []byte
+			switch a := d.lookupAgent(req.CallID().Value()); {
+			case l != nil:
+				local = l.localSDP
+			case a != nil:
+				local = a.localSDP
+			default:
 				_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 				return
 			}
-			res := sip.NewResponseFromRequest(req, 200, "OK", l.localSDP)
+			res := sip.NewResponseFromRequest(req, 200, "OK", local)
 			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 			_ = tx.Respond(res)
 			return

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cadenza-dialer/cadenza/dialer"
@@ -53,6 +54,8 @@ type leg struct {
 	farOne    sync.Once
 
 	authRetries int // INVITEs re-sent with credentials (run goroutine only)
+
+	connecting atomic.Bool // a Connect (bridge to an agent) was started: connect.go
 
 	mu     sync.Mutex
 	result dialer.LegResult

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,13 @@ type media struct {
 	received atomic.Uint64
 	sent     atomic.Uint64
 
+	// tap, when set, also receives the decoded audio: a bridge relays it to
+	// the other leg (connect.go). It runs on the receive goroutine.
+	tap atomic.Pointer[func([]int16)]
+	// bridged turns keepalive off while a bridge sends this session's audio
+	// (the bridge sends its own keepalive when the relay is idle).
+	bridged atomic.Bool
+
 	closeOnce sync.Once
 	done      chan struct{} // closed when the receive goroutine exits
 }
@@ -170,18 +178,24 @@ func (m *media) receive() {
 // deliver decodes one ordered payload (after silence for lost packets) and
 // hands it to onAudio.
 func (m *media) deliver(pt uint8, payload []byte, lost, lastLen int) {
-	if m.onAudio == nil {
+	tap := m.tap.Load()
+	if m.onAudio == nil && tap == nil {
 		return
 	}
 	pcm := m.pcm[:0]
 	for range lost * lastLen {
 		pcm = append(pcm, 0)
 	}
+	// Decode after the silence that stands in for lost packets (the
+	// decoders write from the start of the slice they are given).
+	n := len(pcm)
 	switch pt {
 	case PayloadPCMU:
-		pcm = audio.DecodeULaw(pcm, payload)
+		pcm = slices.Grow(pcm, len(payload))[:n+len(payload)]
+		audio.DecodeULaw(pcm[n:], payload)
 	case PayloadPCMA:
-		pcm = audio.DecodeALaw(pcm, payload)
+		pcm = slices.Grow(pcm, len(payload))[:n+len(payload)]
+		audio.DecodeALaw(pcm[n:], payload)
 	default:
 		// telephone-event, comfort noise and unknown types carry no PCM.
 		if len(pcm) == 0 {
@@ -189,7 +203,12 @@ func (m *media) deliver(pt uint8, payload []byte, lost, lastLen int) {
 		}
 	}
 	m.pcm = pcm
-	m.onAudio(pcm)
+	if m.onAudio != nil {
+		m.onAudio(pcm)
+	}
+	if tap != nil {
+		(*tap)(pcm)
+	}
 }
 
 // play sends samples as 20 ms packets paced on the wall clock (each packet
@@ -248,7 +267,7 @@ func (m *media) play(ctx context.Context, stop <-chan struct{}, samples []int16)
 // nothing until they hear from us) and keeps RTP inactivity timers quiet
 // while we only listen.
 func (m *media) keepalive() {
-	if m.remote.Load() == nil || !m.playMu.TryLock() {
+	if m.bridged.Load() || m.remote.Load() == nil || !m.playMu.TryLock() {
 		return
 	}
 	defer m.playMu.Unlock()

@@ -54,6 +54,8 @@ type dialFlags struct {
 	maxDuration time.Duration
 	amdProfile  string
 	voicemail   string
+	connect     string
+	safeHarbor  string
 	listen      string
 	advertiseIP string
 	jsonOut     bool
@@ -100,6 +102,14 @@ ad-hoc Asterisk trunk without any configuration file:
     --ari-user cadenza --ari-endpoint 'PJSIP/{number}@carrier' \
     --to +15551234567 --from +15557654321
 
+--connect bridges a human answer to a SIP URI within the legal 2 s (the
+driver calls the agent itself and relays the audio both ways); the outcome
+then has connected_ms, or disposition abandoned when no agent answered in
+time, after --safe-harbor's message when one is given:
+
+  cadenza dial --trunk-uri sip:127.0.0.1:5070 --to +15550100001 \
+    --from +15557654321 --connect sip:agent-1@127.0.0.1:5070
+
 --count calls run concurrently, paced at --cps calls per second.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -127,6 +137,8 @@ ad-hoc Asterisk trunk without any configuration file:
 	fl.DurationVar(&f.maxDuration, "max-duration", 2*time.Minute, "cap on an answered call")
 	fl.StringVar(&f.amdProfile, "amd-profile", "balanced", "answering-machine detection profile: balanced, human_first, voicemail_drop")
 	fl.StringVar(&f.voicemail, "voicemail", "", "WAV message to leave after the beep (none: hang up on machines)")
+	fl.StringVar(&f.connect, "connect", "", "bridge a human answer to this SIP URI (sip:agent@host[:port]); none: hang up on humans")
+	fl.StringVar(&f.safeHarbor, "safe-harbor", "", "WAV message played when --connect fails, before hanging up (seller, callback number, opt-out)")
 	fl.StringVar(&f.listen, "listen", "", "local SIP address host:port (default: the address that routes to the trunk, any port)")
 	fl.StringVar(&f.advertiseIP, "advertise-ip", "", "IP to put in Contact and SDP when behind NAT")
 	fl.BoolVar(&f.jsonOut, "json", true, "print one JSON object per call (the only format)")
@@ -150,6 +162,9 @@ type dialLine struct {
 	// AnswerMS is INVITE → answer; TalkMS is answer → hang-up.
 	AnswerMS *int64 `json:"answer_ms,omitempty"`
 	TalkMS   *int64 `json:"talk_ms,omitempty"`
+	// Connected says, with --connect, whether a human was bridged to the
+	// URI (connected_ms then says when, from answer).
+	Connected *bool `json:"connected,omitempty"`
 }
 
 func newDialLine(o dialer.Outcome) dialLine {
@@ -213,6 +228,14 @@ func (f *dialFlags) validate() error {
 	}
 	if _, err := amd.ProfileParams(amdProfileName(f.amdProfile)); err != nil {
 		errs = append(errs, fmt.Errorf("--amd-profile: %w", err))
+	}
+	if f.connect != "" {
+		if _, err := sip.ParseAgentURI(f.connect); err != nil {
+			errs = append(errs, fmt.Errorf("--connect: %w", err))
+		}
+	}
+	if f.safeHarbor != "" && f.connect == "" {
+		errs = append(errs, errors.New("--safe-harbor: only with --connect (it is played when the connect fails)"))
 	}
 	if !f.jsonOut {
 		errs = append(errs, errors.New("--json: JSON lines are the only output format"))
@@ -383,11 +406,27 @@ func runDial(ctx context.Context, stdout, stderr io.Writer, f dialFlags, cpsSet 
 			return fmt.Errorf("--voicemail: %w", err)
 		}
 	}
+	var safeHarbor []int16
+	if f.safeHarbor != "" {
+		if safeHarbor, err = readWAV(f.safeHarbor); err != nil {
+			return fmt.Errorf("--safe-harbor: %w", err)
+		}
+	}
 	drv, stopDriver, err := f.startDriver(ctx, target, logger, env.getenv)
 	if err != nil {
 		return err
 	}
 	defer stopDriver()
+	var connector dialer.Connector
+	onHuman := dialer.HumanAction{}
+	if f.connect != "" {
+		c, ok := drv.(dialer.Connector)
+		if !ok {
+			return fmt.Errorf("--connect: trunk %q cannot connect calls yet (only native SIP trunks can)", target.name)
+		}
+		connector = c
+		onHuman = dialer.HumanAction{Kind: dialer.HumanConnect, Destination: f.connect}
+	}
 
 	pacer, err := pacing.NewLocal(nil, map[string]pacing.Limits{target.name: limits}, pacing.LocalOptions{})
 	if err != nil {
@@ -397,6 +436,7 @@ func runDial(ctx context.Context, stdout, stderr io.Writer, f dialFlags, cpsSet 
 		Drivers:        map[string]dialer.Driver{target.name: drv},
 		Pacer:          pacer,
 		CallerIDs:      picker,
+		Connector:      connector,
 		Logger:         logger,
 		MinRingTimeout: env.minRing,
 		DrainTimeout:   5 * time.Second,
@@ -433,11 +473,18 @@ func runDial(ctx context.Context, stdout, stderr io.Writer, f dialFlags, cpsSet 
 				MaxDuration:      f.maxDuration,
 				AMDProfile:       amdProfileName(f.amdProfile),
 				VoicemailAudio:   vm,
+				OnHuman:          onHuman,
+				SafeHarborAudio:  safeHarbor,
 			})
+			line := newDialLine(out)
+			if f.connect != "" {
+				connected := out.ConnectedMS > 0
+				line.Connected = &connected
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			tally[out.Disposition]++
-			if err := enc.Encode(newDialLine(out)); err != nil && werr == nil {
+			if err := enc.Encode(line); err != nil && werr == nil {
 				werr = fmt.Errorf("write outcome: %w", err)
 			}
 		})

@@ -112,7 +112,7 @@ pools:
 	call("POST", "/v1/cadences", map[string]any{
 		"name": "e2e", "runs": map[string]any{"total": 1},
 		"steps": []any{map[string]any{"name": "call", "type": "call", "timing": map[string]any{"delay": "0s"},
-			"call": map[string]any{"caller_id": map[string]any{"strategy": "random", "pool": "main"}, "on_human": map[string]any{"action": "connect", "destination": "sip:agent@example.com"}}}},
+			"call": map[string]any{"caller_id": map[string]any{"strategy": "random", "pool": "main"}, "on_human": map[string]any{"action": "connect", "destination": "sip:agent-1@" + s.Addr()}}}},
 	}, 201, &cad)
 	call("POST", "/v1/cadences/"+cad.ID+"/activate", nil, 200, nil)
 
@@ -127,8 +127,21 @@ pools:
 	}, 40*time.Second, 200*time.Millisecond, "the enrollment finishes after its one call")
 	require.Equal(t, "completed", enr.Status)
 
-	calls := s.Calls()
-	require.Len(t, calls, 1, "exactly one call reached the carrier")
-	require.Equal(t, 200, calls[0].FinalCode)
-	require.Contains(t, []string{"+12125550131", "+13125550132"}, calls[0].From, "the caller ID came from the pool")
+	// The customer call and, on the human answer, the bridge to the agent.
+	var customer, agent *sim.CallRecord
+	require.Eventually(t, func() bool {
+		customer, agent = nil, nil
+		for _, c := range s.Calls() {
+			if strings.HasPrefix(c.To, "agent") {
+				agent = &c
+			} else {
+				customer = &c
+			}
+		}
+		return customer != nil && agent != nil && !agent.Hangup.IsZero()
+	}, 20*time.Second, 100*time.Millisecond, "the human was bridged to the agent")
+	require.Equal(t, 200, customer.FinalCode)
+	require.Contains(t, []string{"+12125550131", "+13125550132"}, customer.From, "the caller ID came from the pool")
+	require.Equal(t, 200, agent.FinalCode)
+	require.Positive(t, agent.AgentReceivedMS, "the customer's audio reached the agent")
 }

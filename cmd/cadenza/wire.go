@@ -128,7 +128,8 @@ func startCalling(ctx context.Context, cfg *config.Config, st store, logger *slo
 
 	var dial engine.Dialer
 	if len(drivers) > 0 {
-		d, err := dialer.New(dialer.Options{Drivers: drivers, Pacer: pacer, CallerIDs: ids, Logger: logger.With("component", "dialer"), Registerer: reg})
+		d, err := dialer.New(dialer.Options{Drivers: drivers, Pacer: pacer, CallerIDs: ids, Connector: dialer.DriverConnector(drivers),
+			Logger: logger.With("component", "dialer"), Registerer: reg})
 		if err != nil {
 			return nil, fmt.Errorf("dialer: %w", err)
 		}

@@ -183,6 +183,10 @@ func (c *call) script() {
 		if c.ring(c.b.Ring) && c.answer() {
 			c.voicemail()
 		}
+	case Agent:
+		if c.ring(c.b.Ring) && c.answer() {
+			c.agent()
+		}
 	case Echo:
 		if c.ring(c.b.Ring) && c.answer() {
 			c.echo.Store(true)

@@ -39,6 +39,12 @@ type CallRecord struct {
 	CallerSpoke bool `json:"caller_spoke,omitempty"`
 	// CallerVoicedMS is how much non-silent audio the caller sent in all.
 	CallerVoicedMS int64 `json:"caller_voiced_ms,omitempty"`
+	// Agent (a bridge leg from the dialer): how much voiced audio the agent
+	// received (the customer's voice, relayed), whether it heard the
+	// customer before it greeted, and when it greeted.
+	AgentReceivedMS  int64     `json:"agent_received_ms,omitempty"`
+	AgentHeardCaller bool      `json:"agent_heard_caller,omitempty"`
+	AgentGreeted     time.Time `json:"agent_greeted,omitzero"`
 	// RTP packets received from and sent to the caller.
 	PacketsIn  uint64 `json:"rtp_packets_in"`
 	PacketsOut uint64 `json:"rtp_packets_out"`

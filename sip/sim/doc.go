@@ -31,6 +31,20 @@
 // code 1 ("+19990…" and "9990…" are both unavailable). Every call first
 // rings (180) for Options.Ring.
 //
+// # Agents
+//
+// A Request-URI user starting with "agent" (sip:agent-1@127.0.0.1:5070)
+// is a call-center agent's phone, the far end of the dialer's bridge
+// (Connect): it answers, listens until the customer speaks and pauses (3 s
+// at most), says "Hi, Jordan here, how can I help?", stays AgentTalk (3 s,
+// or the Behavior's HangupAfter) and hangs up with BYE. Its record has
+// agent_received_ms (voiced audio it received: the customer's voice,
+// relayed), agent_heard_caller and agent_greeted, and the customer's
+// record shows the agent's greeting as caller_voiced_ms, so a test proves
+// both directions of the relay. "agent-busy…" answers 486 and
+// "agent-noanswer…" rings until cancelled. Options.Behaviors still wins
+// for an exact user; Options.Default does not apply to agents.
+//
 // # Call log
 //
 // Each call ends with one CallRecord, written as a JSON line to

@@ -309,7 +309,9 @@ func (s *Simulator) Stop() {
 func (s *Simulator) behavior(number string) Behavior {
 	b, ok := s.opts.Behaviors[number]
 	if !ok {
-		if s.opts.Default.Kind != "" {
+		if ab, agent := agentBehavior(number); agent {
+			b = ab // agents (sip:agent-1@sim) answer bridge INVITEs, whatever Default says
+		} else if s.opts.Default.Kind != "" {
 			b = s.opts.Default
 		} else {
 			b = behaviorFor(number)

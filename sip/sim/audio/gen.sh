@@ -26,3 +26,4 @@ say greeting_medium.wav en-us+f2 165 "Hi, you have reached Sam. I can't take you
 say greeting_long.wav en-gb 160 "Hello, you have reached the voicemail of Alex Morgan at Northwind Traders. I am either on the other line or away from my desk. Please leave your name, your number and a short message after the tone, and I will get back to you as soon as I can. Thank you."
 say announce.wav en-us 165 "The number you have dialed is not in service."
 say message.wav en-us 165 "Hello, this is Cadenza calling about your appointment tomorrow at ten. Please call us back. Thank you."
+say agent.wav en-us+m3 170 "Hi, Jordan here, how can I help?"
