@@ -42,11 +42,11 @@ func newRootCommand() *cobra.Command {
 		newMigrateCommand(),
 		newAPIKeyCommand(),
 		newVersionCommand(),
-		newDemoCommand(),
-		newDryrunCommand(),
-		newDialCommand(),
-		newSimCommand(),
 		newAMDCommand(),
+		newSimCommand(),
+		newDialCommand(),
+		newDryrunCommand(),
+		newDemoCommand(),
 	)
 	return root
 }
