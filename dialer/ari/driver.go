@@ -65,6 +65,11 @@ type Options struct {
 	Registerer     prometheus.Registerer
 	// Now is the clock for timings. Default time.Now.
 	Now func() time.Time
+	// AgentEndpoint is the PJSIP endpoint through which a connect
+	// destination given as a sip: URI is dialed ("PJSIP/<AgentEndpoint>/<uri>").
+	// Empty means sip: destinations are refused; Asterisk dial strings such
+	// as PJSIP/agent-1 need no endpoint (see ParseAgentDestination).
+	AgentEndpoint string
 }
 
 // Validate reports every problem with the options, naming the field.
@@ -93,6 +98,9 @@ func (o Options) Validate() error {
 		if !strings.Contains(t.Endpoint, "{number}") || !strings.Contains(t.Endpoint, "/") {
 			errs = append(errs, fmt.Errorf("trunks[%d].endpoint: %q must be like PJSIP/{number}@carrier", i, t.Endpoint))
 		}
+	}
+	if strings.ContainsAny(o.AgentEndpoint, "/@,:& \t") {
+		errs = append(errs, fmt.Errorf("agent_endpoint: %q must be a bare PJSIP endpoint name", o.AgentEndpoint))
 	}
 	if o.MediaHost != "" && net.ParseIP(o.MediaHost) == nil {
 		errs = append(errs, fmt.Errorf("media_host: %q is not an IP address", o.MediaHost))
@@ -316,8 +324,11 @@ func (d *Driver) legByChannel(id string) *leg {
 	if l, ok := d.legs[id]; ok {
 		return l
 	}
-	// Events of a leg's externalMedia channel name the leg by prefix.
+	// Events of a leg's externalMedia and agent channels name the leg by prefix.
 	if base, ok := strings.CutPrefix(id, "em-"); ok {
+		return d.legs[base]
+	}
+	if base, ok := strings.CutPrefix(id, agentPrefix); ok {
 		return d.legs[base]
 	}
 	return nil
@@ -328,6 +339,10 @@ func (d *Driver) legByChannel(id string) *leg {
 func (d *Driver) handleEvent(ev event) {
 	l := d.legByChannel(ev.Channel.ID)
 	if l == nil {
+		return
+	}
+	if strings.HasPrefix(ev.Channel.ID, agentPrefix) {
+		l.agentEvent(ev)
 		return
 	}
 	isMedia := strings.HasPrefix(ev.Channel.ID, "em-")

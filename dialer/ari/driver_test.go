@@ -59,6 +59,11 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessScripts(t, scripts)
+}
+
+func newHarnessScripts(t *testing.T, scripts func(string) aritest.Script) *harness {
+	t.Helper()
 	fake := aritest.New("cadenza", "s3cret", scripts)
 	reg := prometheus.NewRegistry()
 	drv, err := New(Options{URL: fake.URL(), Username: "cadenza", Password: "s3cret", App: "cadenza",

@@ -40,6 +40,10 @@ type leg struct {
 	bridgeID    string
 	ringTimer   *time.Timer
 	answerReady chan struct{} // closed when media is up (or failed)
+	// connecting is set once Connect has begun; agent is the agent leg it
+	// placed (nil before). See connect.go.
+	connecting bool
+	agent      *agentLeg
 }
 
 var _ dialer.Leg = (*leg)(nil)
@@ -316,7 +320,7 @@ func (l *leg) finish(r dialer.LegResult) {
 	}
 	res.Timings.Hangup = l.d.now()
 	l.result = res
-	mp, bridge := l.media, l.bridgeID
+	mp, bridge, agent := l.media, l.bridgeID, l.agent
 	l.mu.Unlock()
 
 	l.d.forget(l)
@@ -332,10 +336,16 @@ func (l *leg) finish(r dialer.LegResult) {
 	}
 	// Bridge and media channel go in the background: teardown never blocks
 	// the events goroutine and never runs under a cancelled context.
-	if bridge != "" {
+	if bridge != "" || agent != nil {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), l.d.opts.RequestTimeout)
 			defer cancel()
+			if agent != nil { // the customer is gone: so is the agent's call
+				_ = l.d.ast.Hangup(ctx, agent.id, "normal")
+			}
+			if bridge == "" {
+				return
+			}
 			_ = l.d.ast.Hangup(ctx, "em-"+l.id, "normal")
 			_ = l.d.ast.DestroyBridge(ctx, bridge)
 		}()

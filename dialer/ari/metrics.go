@@ -17,6 +17,7 @@ type metrics struct {
 	rtpLost    prometheus.Counter
 	rtpLate    prometheus.Counter
 	rtpBad     prometheus.Counter
+	connects   *prometheus.CounterVec // by result: connected, failed
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -33,11 +34,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		rtpLost:    prometheus.NewCounter(prometheus.CounterOpts{Name: "cadenza_ari_rtp_packets_lost_total", Help: "RTP packets missing by sequence number."}),
 		rtpLate:    prometheus.NewCounter(prometheus.CounterOpts{Name: "cadenza_ari_rtp_packets_late_total", Help: "RTP packets dropped as duplicate or late."}),
 		rtpBad:     prometheus.NewCounter(prometheus.CounterOpts{Name: "cadenza_ari_rtp_packets_bad_total", Help: "RTP packets that were malformed or not PCMU."}),
+		connects:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cadenza_ari_connects_total", Help: "Connects of an answered call to an agent, by result."}, []string{"result"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.originates, m.ended, m.active, m.events, m.badEvents, m.reconnects, m.connected, m.rtpIn, m.rtpOut, m.rtpLost, m.rtpLate, m.rtpBad} {
+	for _, c := range []prometheus.Collector{m.originates, m.ended, m.active, m.events, m.badEvents, m.reconnects, m.connected, m.rtpIn, m.rtpOut, m.rtpLost, m.rtpLate, m.rtpBad, m.connects} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -28,6 +28,7 @@ type asterisk interface {
 	Variable(ctx context.Context, channelID, name string) (string, error)
 	CreateBridge(ctx context.Context, id, kind string) error
 	AddToBridge(ctx context.Context, bridgeID string, channelIDs ...string) error
+	RemoveFromBridge(ctx context.Context, bridgeID string, channelIDs ...string) error
 	DestroyBridge(ctx context.Context, id string) error
 }
 
@@ -207,6 +208,10 @@ func (r *rest) CreateBridge(ctx context.Context, id, kind string) error {
 
 func (r *rest) AddToBridge(ctx context.Context, bridgeID string, channelIDs ...string) error {
 	return r.do(ctx, http.MethodPost, "/bridges/"+url.PathEscape(bridgeID)+"/addChannel", url.Values{"channel": {strings.Join(channelIDs, ",")}}, nil, nil)
+}
+
+func (r *rest) RemoveFromBridge(ctx context.Context, bridgeID string, channelIDs ...string) error {
+	return r.do(ctx, http.MethodPost, "/bridges/"+url.PathEscape(bridgeID)+"/removeChannel", url.Values{"channel": {strings.Join(channelIDs, ",")}}, nil, nil)
 }
 
 func (r *rest) DestroyBridge(ctx context.Context, id string) error {

@@ -203,6 +203,9 @@ func (c *fakeChannel) destroy(cause int, causeTxt, by string) {
 	c.s.mu.Lock()
 	_, known := c.s.channels[c.id]
 	delete(c.s.channels, c.id)
+	if known {
+		c.s.leaveBridgesLocked(c.id)
+	}
 	if c.rec != nil {
 		c.rec.Cause = cause
 		if by != "" {

@@ -4,7 +4,10 @@
 // does not know, and its externalMedia channels really send and receive RTP.
 // Channels follow scripts chosen by the dialed number: ring then answer and
 // talk (a person, a voicemail greeting with its beep), busy, no answer,
-// invalid number, rejected, network failure.
+// invalid number, rejected, network failure. An agent endpoint such as
+// PJSIP/agent-1 is scripted the same way (its number is "agent-1"). Bridges
+// take channels in and out and keep a log of who joined and left when, so
+// a test can see an agent join a customer's bridge.
 package aritest
 
 import (
@@ -14,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +62,14 @@ type CallRecord struct {
 	ReceivedRTP  int
 }
 
+// BridgeChange is one channel joining or leaving a bridge.
+type BridgeChange struct {
+	Bridge  string
+	Channel string
+	Joined  bool // false: left (removed, hung up, or the bridge destroyed)
+	At      time.Time
+}
+
 // Server is the fake Asterisk.
 type Server struct {
 	User, Password string
@@ -71,6 +83,7 @@ type Server struct {
 	conns    map[*websocket.Conn]string // → app
 	channels map[string]*fakeChannel
 	bridges  map[string][]string
+	bridgeLg []BridgeChange
 	records  []*CallRecord
 	refuseWS bool
 	unknown  int // unknown-type events sent
@@ -89,6 +102,7 @@ func New(user, password string, scripts func(number string) Script) *Server {
 	mux.HandleFunc("GET /ari/channels/{id}/variable", s.variable)
 	mux.HandleFunc("POST /ari/bridges/{id}", s.createBridge)
 	mux.HandleFunc("POST /ari/bridges/{id}/addChannel", s.addChannel)
+	mux.HandleFunc("POST /ari/bridges/{id}/removeChannel", s.removeChannel)
 	mux.HandleFunc("DELETE /ari/bridges/{id}", s.destroyBridge)
 	s.http = httptest.NewServer(s.auth(mux))
 	return s
@@ -124,6 +138,46 @@ func (s *Server) Records() []CallRecord {
 		out[i] = *r
 	}
 	return out
+}
+
+// FarEndHangup ends a channel as if its far end hung up (e.g. an agent
+// putting the phone down). It reports whether the channel existed.
+func (s *Server) FarEndHangup(id string) bool {
+	c := s.channel(id)
+	if c == nil {
+		return false
+	}
+	c.destroy(16, "Normal Clearing", "far_end")
+	return true
+}
+
+// BridgeMembers returns the channels now in bridge id, in joining order,
+// and whether the bridge exists.
+func (s *Server) BridgeMembers(id string) ([]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.bridges[id]
+	return append([]string(nil), m...), ok
+}
+
+// BridgeLog returns every bridge membership change so far, in order.
+func (s *Server) BridgeLog() []BridgeChange {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]BridgeChange(nil), s.bridgeLg...)
+}
+
+// leaveBridgesLocked takes a channel out of every bridge; s.mu is held.
+func (s *Server) leaveBridgesLocked(channelID string) {
+	for b, members := range s.bridges {
+		for i, m := range members {
+			if m == channelID {
+				s.bridges[b] = append(members[:i:i], members[i+1:]...)
+				s.bridgeLg = append(s.bridgeLg, BridgeChange{Bridge: b, Channel: channelID, At: time.Now()})
+				break
+			}
+		}
+	}
 }
 
 // UnknownEventsSent counts events of types the client library doesn't know.
@@ -391,17 +445,45 @@ func (s *Server) addChannel(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	now := time.Now()
+	for _, cid := range ids {
+		s.leaveBridgesLocked(cid) // a channel is in one bridge at a time
+		s.bridgeLg = append(s.bridgeLg, BridgeChange{Bridge: id, Channel: cid, Joined: true, At: now})
+	}
 	s.bridges[id] = append(s.bridges[id], ids...)
 	members := append([]string(nil), s.bridges[id]...)
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
-	s.connectBridge(members)
+	s.connectBridge(members, ids)
 }
 
-// connectBridge starts the audio path once a call channel and a media
-// channel share a bridge: the call's script audio goes out as RTP, and RTP
-// coming in is recorded against the call.
-func (s *Server) connectBridge(members []string) {
+func (s *Server) removeChannel(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	ids := strings.Split(r.URL.Query().Get("channel"), ",")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	members, ok := s.bridges[id]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Bridge not found"})
+		return
+	}
+	for _, cid := range ids {
+		if !slices.Contains(members, cid) {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "Channel not in bridge"})
+			return
+		}
+	}
+	for _, cid := range ids {
+		s.leaveBridgesLocked(cid)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// connectBridge starts the audio path once the first call channel and a
+// media channel share a bridge, when one of them was just added: the call's
+// script audio goes out as RTP, and RTP coming in is recorded against the
+// call. A later channel (an agent) joins the mix without a new audio path.
+func (s *Server) connectBridge(members, added []string) {
 	var call, media *fakeChannel
 	for _, id := range members {
 		c := s.channel(id)
@@ -409,11 +491,11 @@ func (s *Server) connectBridge(members []string) {
 		case c == nil:
 		case c.media:
 			media = c
-		default:
+		case call == nil:
 			call = c
 		}
 	}
-	if call == nil || media == nil {
+	if call == nil || media == nil || (!slices.Contains(added, call.id) && !slices.Contains(added, media.id)) {
 		return
 	}
 	go media.receive(call)
@@ -421,9 +503,13 @@ func (s *Server) connectBridge(members []string) {
 }
 
 func (s *Server) destroyBridge(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
 	s.mu.Lock()
-	_, ok := s.bridges[r.PathValue("id")]
-	delete(s.bridges, r.PathValue("id"))
+	members, ok := s.bridges[id]
+	for _, m := range members {
+		s.bridgeLg = append(s.bridgeLg, BridgeChange{Bridge: id, Channel: m, At: time.Now()})
+	}
+	delete(s.bridges, id)
 	s.mu.Unlock()
 	if !ok {
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Bridge not found"})
