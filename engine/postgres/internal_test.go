@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"os"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,22 +21,11 @@ func TestLoadQueries(t *testing.T) {
 	require.NotContains(t, q.GetCadence, "--", "comments are stripped")
 }
 
-func TestParseNamedErrors(t *testing.T) {
-	for name, body := range map[string]string{
-		"sql before name": "SELECT 1;\n-- name: a\nSELECT 2;\n",
-		"empty query":     "-- name: a\n-- only a comment\n-- name: b\nSELECT 1;\n",
-		"duplicate":       "-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;\n",
-	} {
-		_, err := parseNamed(fstest.MapFS{"q/x.sql": {Data: []byte(body)}}, "q/*.sql")
-		require.Error(t, err, name)
-	}
-}
-
 func TestLoadMigrations(t *testing.T) {
 	ms, err := loadMigrations()
 	require.NoError(t, err)
 	for i, m := range ms {
-		require.Equal(t, i+1, m.version)
+		require.Equal(t, i+1, m.Version)
 	}
 }
 

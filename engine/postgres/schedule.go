@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cadenza-dialer/cadenza/engine"
+	"github.com/cadenza-dialer/cadenza/engine/internal/sqlfile"
 )
 
 //go:embed schedulesql/*.sql
@@ -58,28 +58,7 @@ var _ engine.ScheduleStore = (*Store)(nil)
 // loadScheduleQueries parses the embedded statements once; the result is
 // read-only, like the embedded files it comes from.
 var loadScheduleQueries = sync.OnceValues(func() (*scheduleQueries, error) {
-	named, err := parseNamed(scheduleFiles, "schedulesql/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	q := &scheduleQueries{}
-	v := reflect.ValueOf(q).Elem()
-	used := map[string]bool{}
-	for i := 0; i < v.NumField(); i++ {
-		name := v.Type().Field(i).Tag.Get("sql")
-		text, ok := named[name]
-		if !ok {
-			return nil, fmt.Errorf("query %q: not found in schedulesql/*.sql", name)
-		}
-		used[name] = true
-		v.Field(i).SetString(text)
-	}
-	for name := range named {
-		if !used[name] {
-			return nil, fmt.Errorf("query %q: defined but never used", name)
-		}
-	}
-	return q, nil
+	return sqlfile.Load[scheduleQueries](scheduleFiles, "schedulesql/*.sql")
 })
 
 // deadlockDetected is the SQLSTATE of a transaction chosen as a deadlock

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"path/filepath"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -18,27 +17,13 @@ func TestLoadQueries(t *testing.T) {
 	require.NotContains(t, q.GetCadence, "--", "comments are stripped")
 }
 
-func TestParseNamedErrors(t *testing.T) {
-	for name, body := range map[string]string{
-		"sql before name": "SELECT 1;\n-- name: a\nSELECT 2;\n",
-		"empty query":     "-- name: a\n-- only a comment\n-- name: b\nSELECT 1;\n",
-		"duplicate":       "-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;\n",
-	} {
-		_, err := parseNamed(fstest.MapFS{"q/x.sql": {Data: []byte(body)}}, "q/*.sql")
-		require.Error(t, err, name)
-	}
-	got, err := parseNamed(fstest.MapFS{"q/x.sql": {Data: []byte("-- header\n\n-- name: a\n-- doc\nSELECT 1\nFROM t;\n-- name: b\nSELECT 2;\n")}}, "q/*.sql")
-	require.NoError(t, err)
-	require.Equal(t, map[string]string{"a": "SELECT 1\nFROM t;", "b": "SELECT 2;"}, got)
-}
-
 func TestLoadMigrations(t *testing.T) {
 	ms, err := loadMigrations()
 	require.NoError(t, err)
 	require.NotEmpty(t, ms)
 	for i, m := range ms {
-		require.Equal(t, i+1, m.version)
-		require.NotEmpty(t, m.name)
+		require.Equal(t, i+1, m.Version)
+		require.NotEmpty(t, m.Name)
 	}
 }
 

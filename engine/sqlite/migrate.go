@@ -5,51 +5,17 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/cadenza-dialer/cadenza/engine/internal/sqlfile"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered file of migrations/.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // loadMigrations reads migrations/NNNN_name.sql in version order; versions
 // must be unique and start at 1 without gaps, so a lost file is noticed.
-func loadMigrations() ([]migration, error) {
-	files, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, f := range files {
-		base := path.Base(f)
-		num, name, ok := strings.Cut(strings.TrimSuffix(base, ".sql"), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: want NNNN_name.sql", base)
-		}
-		b, err := fs.ReadFile(migrationFiles, f)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %04d_%s: expected version %d", m.version, m.name, i+1)
-		}
-	}
-	return ms, nil
+func loadMigrations() ([]sqlfile.Migration, error) {
+	return sqlfile.Migrations(migrationFiles, "migrations/*.sql")
 }
 
 // Migrate applies the embedded migrations that are not applied yet, each in
@@ -70,17 +36,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if applied[m.version] {
+			if applied[m.Version] {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, s.q.RecordMigration, m.version, m.name)
+			_, err = tx.ExecContext(ctx, s.q.RecordMigration, m.Version, m.Name)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 	}
 	return nil
@@ -123,7 +89,7 @@ func (s *Store) MigrationStatus(ctx context.Context) (applied, total int, err er
 		return 0, 0, fmt.Errorf("migration status: %w", err)
 	}
 	for _, m := range ms {
-		if done[m.version] {
+		if done[m.Version] {
 			applied++
 		}
 	}

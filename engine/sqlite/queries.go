@@ -2,10 +2,8 @@ package sqlite
 
 import (
 	"embed"
-	"fmt"
-	"io/fs"
-	"reflect"
-	"strings"
+
+	"github.com/cadenza-dialer/cadenza/engine/internal/sqlfile"
 )
 
 //go:embed queries/*.sql
@@ -70,80 +68,5 @@ type queries struct {
 
 // loadQueries parses the embedded query files into a queries value.
 func loadQueries() (*queries, error) {
-	named, err := parseNamed(queryFiles, "queries/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	q := &queries{}
-	v := reflect.ValueOf(q).Elem()
-	used := make(map[string]bool, len(named))
-	for i := 0; i < v.NumField(); i++ {
-		f := v.Type().Field(i)
-		name := f.Tag.Get("sql")
-		text, ok := named[name]
-		if !ok {
-			return nil, fmt.Errorf("query %q: not found in queries/*.sql", name)
-		}
-		used[name] = true
-		v.Field(i).SetString(text)
-	}
-	for name := range named {
-		if !used[name] {
-			return nil, fmt.Errorf("query %q: defined but never used", name)
-		}
-	}
-	return q, nil
-}
-
-// parseNamed reads "-- name: NAME" blocks from the files matching pattern.
-func parseNamed(fsys fs.FS, pattern string) (map[string]string, error) {
-	files, err := fs.Glob(fsys, pattern)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for _, file := range files {
-		b, err := fs.ReadFile(fsys, file)
-		if err != nil {
-			return nil, err
-		}
-		var name string
-		var body strings.Builder
-		flush := func() error {
-			if name == "" {
-				if strings.TrimSpace(body.String()) != "" {
-					return fmt.Errorf("%s: SQL before the first \"-- name:\" line", file)
-				}
-				return nil
-			}
-			text := strings.TrimSpace(body.String())
-			if text == "" {
-				return fmt.Errorf("%s: query %q is empty", file, name)
-			}
-			if _, dup := out[name]; dup {
-				return fmt.Errorf("%s: query %q defined twice", file, name)
-			}
-			out[name] = text
-			return nil
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "-- name:"); ok {
-				if err := flush(); err != nil {
-					return nil, err
-				}
-				name = strings.TrimSpace(rest)
-				body.Reset()
-				continue
-			}
-			if strings.HasPrefix(strings.TrimSpace(line), "--") {
-				continue // comments document the query, the database need not see them
-			}
-			body.WriteString(line)
-			body.WriteByte('\n')
-		}
-		if err := flush(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return sqlfile.Load[queries](queryFiles, "queries/*.sql")
 }

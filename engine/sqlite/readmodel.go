@@ -6,13 +6,13 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/cadenza-dialer/cadenza/engine"
+	"github.com/cadenza-dialer/cadenza/engine/internal/sqlfile"
 )
 
 //go:embed readmodelsql/*.sql
@@ -35,28 +35,7 @@ var _ engine.ReadStore = (*Store)(nil)
 // loadReadModelQueries parses the embedded statements once; the result is
 // read-only, like the files it comes from.
 var loadReadModelQueries = sync.OnceValues(func() (*readModelQueries, error) {
-	named, err := parseNamed(readModelFiles, "readmodelsql/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	q := &readModelQueries{}
-	v := reflect.ValueOf(q).Elem()
-	used := map[string]bool{}
-	for i := 0; i < v.NumField(); i++ {
-		name := v.Type().Field(i).Tag.Get("sql")
-		text, ok := named[name]
-		if !ok {
-			return nil, fmt.Errorf("query %q: not found in readmodelsql/*.sql", name)
-		}
-		used[name] = true
-		v.Field(i).SetString(text)
-	}
-	for name := range named {
-		if !used[name] {
-			return nil, fmt.Errorf("query %q: defined but never used", name)
-		}
-	}
-	return q, nil
+	return sqlfile.Load[readModelQueries](readModelFiles, "readmodelsql/*.sql")
 })
 
 // checkStates names the first unknown state.

@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"sync"
 	"time"
 
 	"github.com/cadenza-dialer/cadenza/engine"
+	"github.com/cadenza-dialer/cadenza/engine/internal/sqlfile"
 )
 
 //go:embed schedulesql/*.sql
@@ -59,28 +59,7 @@ var loadScheduleQueries = sync.OnceValues(parseScheduleQueries)
 func (s *Store) sq() (*scheduleQueries, error) { return loadScheduleQueries() }
 
 func parseScheduleQueries() (*scheduleQueries, error) {
-	named, err := parseNamed(scheduleFiles, "schedulesql/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	q := &scheduleQueries{}
-	v := reflect.ValueOf(q).Elem()
-	used := map[string]bool{}
-	for i := 0; i < v.NumField(); i++ {
-		name := v.Type().Field(i).Tag.Get("sql")
-		text, ok := named[name]
-		if !ok {
-			return nil, fmt.Errorf("query %q: not found in schedulesql/*.sql", name)
-		}
-		used[name] = true
-		v.Field(i).SetString(text)
-	}
-	for name := range named {
-		if !used[name] {
-			return nil, fmt.Errorf("query %q: defined but never used", name)
-		}
-	}
-	return q, nil
+	return sqlfile.Load[scheduleQueries](scheduleFiles, "schedulesql/*.sql")
 }
 
 func nullMicros(t time.Time) sql.NullInt64 {
