@@ -309,7 +309,7 @@ func (f *dialFlags) loadTrunk(cpsSet bool, getenv func(string) string) (dialTarg
 
 // ariOptions builds the ARI driver's options from the configuration.
 func ariOptions(c config.ARI, trunks []config.Trunk) ari.Options {
-	o := ari.Options{URL: c.URL, Username: c.Username, Password: c.Password, App: c.App, MediaHost: c.MediaHost, RTPPortMin: c.RTPPortMin, RTPPortMax: c.RTPPortMax}
+	o := ari.Options{URL: c.URL, Username: c.Username, Password: c.Password, App: c.App, MediaHost: c.MediaHost, RTPPortMin: c.RTPPortMin, RTPPortMax: c.RTPPortMax, AgentEndpoint: c.AgentEndpoint}
 	for _, t := range trunks {
 		if t.Driver == config.TrunkARI {
 			o.Trunks = append(o.Trunks, ari.Trunk{Name: t.Name, Endpoint: t.Endpoint, StripPlus: t.StripPlus})

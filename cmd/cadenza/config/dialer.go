@@ -75,6 +75,10 @@ type ARI struct {
 	// RTPPortMin and RTPPortMax bound our externalMedia RTP ports; 0: any.
 	RTPPortMin int `yaml:"rtp_port_min"`
 	RTPPortMax int `yaml:"rtp_port_max"`
+	// AgentEndpoint is the PJSIP endpoint through which a sip: agent URI is
+	// dialed when a human answer is connected (PJSIP/<endpoint>/<uri>);
+	// Asterisk dial strings such as PJSIP/agent-1 need none.
+	AgentEndpoint string `yaml:"agent_endpoint"`
 }
 
 // Trigger is one webhook enrollment.
