@@ -251,10 +251,10 @@ func (a *analysis) answered(at time.Time) {
 // audio clock lags the wall clock by fillAfter, up to fillKeep behind it so
 // ordinary jitter never inserts silence.
 const (
-	fillAfter = 200 * time.Millisecond
-	fillKeep  = 60 * time.Millisecond
+	fillAfter = 100 * time.Millisecond
+	fillKeep  = 40 * time.Millisecond
 	// fillInterval is how often the call's loop calls fill.
-	fillInterval = 100 * time.Millisecond
+	fillInterval = 20 * time.Millisecond
 )
 
 // fill feeds silence for missing audio up to now (wall clock). It reports
