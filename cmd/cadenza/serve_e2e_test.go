@@ -70,7 +70,9 @@ pools:
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, serveIO{out: io.Discard, log: io.Discard, ready: func(a string) { ready <- a }}) }()
+	go func() {
+		done <- serve(ctx, cfg, serveIO{out: io.Discard, log: io.Discard, ready: func(a string) { ready <- a }})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
@@ -104,7 +106,9 @@ pools:
 		}
 	}
 
-	var trunks struct{ Items []struct{ Name, Driver string } }
+	var trunks struct {
+		Items []struct{ Name, Driver string }
+	}
 	call("GET", "/v1/trunks", nil, 200, &trunks)
 	require.Equal(t, "sim", trunks.Items[0].Name)
 
