@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -30,13 +29,16 @@ type scheduleQueries struct {
 	DueLocked           string `sql:"due_locked"`
 	LockContacts        string `sql:"lock_contacts"`
 	Candidate           string `sql:"candidate"`
+	Candidates          string `sql:"candidates"`
 	ContactHistory      string `sql:"contact_history"`
+	ContactHistories    string `sql:"contact_histories"`
 	ClaimActions        string `sql:"claim_actions"`
-	InsertAttempt       string `sql:"insert_attempt"`
+	InsertAttempts      string `sql:"insert_attempts"`
 	DeferAction         string `sql:"defer_action"`
 	CancelAction        string `sql:"cancel_action"`
 	MarkDialing         string `sql:"mark_dialing"`
 	CompleteFenced      string `sql:"complete_fenced"`
+	ActionEnrollment    string `sql:"action_enrollment"`
 	ExtendLease         string `sql:"extend_lease"`
 	AttemptDisposition  string `sql:"attempt_disposition"`
 	DeleteAttempt       string `sql:"delete_attempt"`
@@ -314,60 +316,18 @@ func (s *Store) finish(ctx context.Context, tx pgx.Tx, q *scheduleQueries, id st
 // loadCandidate reads one action with its enrollment, contact and cadence,
 // and the contact's history since since (none when since is zero).
 func loadCandidate(ctx context.Context, db dbtx, q *scheduleQueries, id string, since time.Time) (engine.ClaimCandidate, error) {
-	var (
-		c                  engine.ClaimCandidate
-		typ, state         string
-		retries, fields    []byte
-		def                []byte
-		eStatus, cStatus   string
-		startedAt          *time.Time
-		runStarted         time.Time
-		leaseExp, complete *time.Time
-	)
 	if !validID(id) {
-		return c, fmt.Errorf("action %s: %w", id, engine.ErrNotFound)
+		return engine.ClaimCandidate{}, fmt.Errorf("action %s: %w", id, engine.ErrNotFound)
 	}
-	a, e, ct := &c.Action, &c.Enrollment, &c.Contact
-	err := db.QueryRow(ctx, q.Candidate, id).Scan(
-		&a.ID, &a.EnrollmentID, &a.CadenceID, &a.Step, &typ, &a.DueAt, &state, &a.Attempt,
-		&a.LeaseOwner, &leaseExp, &a.CreatedAt, &complete, &a.Disposition,
-		&c.Plan.Run, &runStarted, &retries, &startedAt,
-		&e.ID, &e.CadenceID, &e.CadenceVersion, &e.ContactID, &eStatus, &e.CreatedAt, &e.StoppedAt, &e.StopReason,
-		&ct.ID, &ct.Phone, &ct.FirstName, &ct.LastName, &ct.TimeZone, &ct.State, &ct.Zip, &ct.Owner, &fields, &ct.CreatedAt, &ct.UpdatedAt,
-		&cStatus, &def, &c.DNC)
+	c, err := scanCandidate(db.QueryRow(ctx, q.Candidate, id), nil)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, fmt.Errorf("action %s: %w", id, engine.ErrNotFound)
 	}
 	if err != nil {
 		return c, fmt.Errorf("load action %s: %w", id, err)
 	}
-	a.Type, a.State = engine.StepType(typ), engine.ActionState(state)
-	a.DueAt, a.CreatedAt = a.DueAt.UTC(), a.CreatedAt.UTC()
-	a.LeaseExpiresAt, a.CompletedAt = utcPtr(leaseExp), utcPtr(complete)
-	c.Plan.RunStarted = runStarted.UTC()
-	if err := json.Unmarshal(retries, &c.Plan.RuleRetries); err != nil {
-		return c, fmt.Errorf("decode rule retries of action %s: %w", id, err)
-	}
-	if len(c.Plan.RuleRetries) == 0 {
-		c.Plan.RuleRetries = nil
-	}
-	e.Status, e.CreatedAt, e.StoppedAt = engine.EnrollmentStatus(eStatus), e.CreatedAt.UTC(), utcPtr(e.StoppedAt)
-	if err := json.Unmarshal(fields, &ct.Fields); err != nil {
-		return c, fmt.Errorf("decode fields of contact %s: %w", ct.ID, err)
-	}
-	if len(ct.Fields) == 0 {
-		ct.Fields = nil
-	}
-	ct.CreatedAt, ct.UpdatedAt = ct.CreatedAt.UTC(), ct.UpdatedAt.UTC()
-	c.CadenceStatus = engine.Status(cStatus)
-	if err := json.Unmarshal(def, &c.Definition); err != nil {
-		return c, fmt.Errorf("decode definition of cadence %s v%d: %w", e.CadenceID, e.CadenceVersion, err)
-	}
-	if startedAt != nil {
-		c.StartedAt = startedAt.UTC()
-	}
 	if !since.IsZero() {
-		if c.History, err = history(ctx, db, q, ct.ID, since); err != nil {
+		if c.History, err = history(ctx, db, q, c.Contact.ID, since); err != nil {
 			return c, err
 		}
 	}
@@ -393,147 +353,6 @@ func history(ctx context.Context, db dbtx, q *scheduleQueries, contactID string,
 		out = append(out, a)
 	}
 	return out, rows.Err()
-}
-
-// Claim locks due rows with FOR UPDATE SKIP LOCKED (other nodes skip them),
-// locks their contacts in id order (so the harassment history cannot change
-// under the decision), asks decide about each, and claims the winners with
-// one UPDATE … RETURNING — all in one transaction.
-func (s *Store) Claim(ctx context.Context, r engine.ClaimRequest, decide func(engine.ClaimCandidate) (engine.ClaimVerdict, error)) ([]engine.ClaimedAction, error) {
-	q, err := loadScheduleQueries()
-	if err != nil {
-		return nil, err
-	}
-	if r.Limit <= 0 {
-		return nil, nil
-	}
-	now := utc(r.Now)
-	var out []engine.ClaimedAction
-	err = s.inTxRetry(ctx, func(tx pgx.Tx) error {
-		out = nil
-		rows, err := tx.Query(ctx, q.DueLocked, now, r.Limit)
-		if err != nil {
-			return fmt.Errorf("due actions: %w", err)
-		}
-		var ids, contacts []string
-		for rows.Next() {
-			var id, contact string
-			if err := rows.Scan(&id, &contact); err != nil {
-				rows.Close()
-				return err
-			}
-			ids, contacts = append(ids, id), append(contacts, contact)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("due actions: %w", err)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		slices.Sort(contacts)
-		if _, err := tx.Exec(ctx, q.LockContacts, slices.Compact(contacts)); err != nil {
-			return fmt.Errorf("lock contacts: %w", err)
-		}
-		var run []engine.ClaimCandidate
-		for _, id := range ids {
-			c, ok, err := s.decideOne(ctx, tx, q, id, r, now, decide)
-			if err != nil {
-				return err
-			}
-			if ok {
-				// The attempt counts at once, for the next candidates of the
-				// same contact in this very claim.
-				if _, err := tx.Exec(ctx, q.InsertAttempt, id, c.Contact.ID, c.Enrollment.ID, string(c.Action.Type), now); err != nil {
-					return fmt.Errorf("record attempt %s: %w", id, err)
-				}
-				run = append(run, c)
-			}
-		}
-		if len(run) == 0 {
-			return nil
-		}
-		runIDs := make([]string, len(run))
-		for i, c := range run {
-			runIDs[i] = c.Action.ID
-		}
-		rows, err = tx.Query(ctx, q.ClaimActions, runIDs, r.Owner, now.Add(r.Lease), now)
-		if err != nil {
-			return fmt.Errorf("claim actions: %w", err)
-		}
-		fences := map[string]int64{}
-		for rows.Next() {
-			var id string
-			var fence int64
-			if err := rows.Scan(&id, &fence); err != nil {
-				rows.Close()
-				return err
-			}
-			fences[id] = fence
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("claim actions: %w", err)
-		}
-		exp := now.Add(r.Lease)
-		for _, c := range run {
-			fence, ok := fences[c.Action.ID]
-			if !ok {
-				return fmt.Errorf("claim action %s: no longer scheduled", c.Action.ID)
-			}
-			c.Action.State, c.Action.LeaseOwner, c.Action.LeaseExpiresAt, c.StartedAt = engine.ActionProcessing, r.Owner, &exp, now
-			out = append(out, engine.ClaimedAction{ClaimCandidate: c, Fence: fence})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
-	}
-	return out, nil
-}
-
-// decideOne applies decide's verdict on one locked candidate; ok reports a
-// run verdict (the caller claims it).
-func (s *Store) decideOne(ctx context.Context, tx pgx.Tx, q *scheduleQueries, id string, r engine.ClaimRequest, now time.Time,
-	decide func(engine.ClaimCandidate) (engine.ClaimVerdict, error)) (engine.ClaimCandidate, bool, error) {
-	c, err := loadCandidate(ctx, tx, q, id, r.HistorySince)
-	if err != nil {
-		return c, false, err
-	}
-	v, err := decide(c)
-	if err != nil {
-		return c, false, fmt.Errorf("decide on action %s: %w", id, err)
-	}
-	if v.Block != nil {
-		b := *v.Block
-		b.ActionID = id
-		if err := insertBlock(ctx, tx, q, b); err != nil {
-			return c, false, err
-		}
-	}
-	switch v.Kind {
-	case engine.VerdictRun:
-		return c, true, nil
-	case engine.VerdictDefer:
-		if !utc(v.DueAt).After(now) {
-			return c, false, fmt.Errorf("decide on action %s: deferred to %s, not after now", id, v.DueAt.Format(time.RFC3339))
-		}
-		if _, err := tx.Exec(ctx, q.DeferAction, id, utc(v.DueAt)); err != nil {
-			return c, false, fmt.Errorf("defer action %s: %w", id, err)
-		}
-	case engine.VerdictStop:
-		if _, err := tx.Exec(ctx, q.CancelAction, id); err != nil {
-			return c, false, fmt.Errorf("cancel action %s: %w", id, err)
-		}
-		if c.Enrollment.Status == engine.EnrollmentActive {
-			if _, err := s.finish(ctx, tx, q, c.Enrollment.ID, engine.Finish{Status: engine.EnrollmentStopped, Reason: v.StopReason}, now); err != nil {
-				return c, false, err
-			}
-		}
-	default:
-		return c, false, fmt.Errorf("decide on action %s: unknown verdict %d", id, v.Kind)
-	}
-	return c, false, nil
 }
 
 // MarkDialing sets the dialing mark of a claimed action.
@@ -584,23 +403,11 @@ func (s *Store) Complete(ctx context.Context, c engine.Completion) error {
 		return fmt.Errorf("complete action %s: %w", c.ActionID, engine.ErrNotFound)
 	}
 	err = s.inTxRetry(ctx, func(tx pgx.Tx) error {
-		var enrollmentID string
-		err := tx.QueryRow(ctx, q.CompleteFenced, c.ActionID, c.Fence, utc(c.Now), c.Disposition).Scan(&enrollmentID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("%w: stale fence %d or action not processing", engine.ErrConflict, c.Fence)
-		}
+		e, err := completeFenced(ctx, tx, q, c)
 		if err != nil {
 			return err
 		}
-		if c.Placed {
-			_, err = tx.Exec(ctx, q.AttemptDisposition, c.ActionID, c.Disposition)
-		} else {
-			_, err = tx.Exec(ctx, q.DeleteAttempt, c.ActionID)
-		}
-		if err != nil {
-			return fmt.Errorf("attempt: %w", err)
-		}
-		return s.applyTail(ctx, tx, q, enrollmentID, c.Tail, c.Now)
+		return s.applyTailTo(ctx, tx, q, e, c.Tail, c.Now)
 	})
 	if err != nil {
 		return fmt.Errorf("complete action %s: %w", c.ActionID, err)
@@ -615,6 +422,12 @@ func (s *Store) applyTail(ctx context.Context, tx pgx.Tx, q *scheduleQueries, en
 	if err != nil {
 		return fmt.Errorf("enrollment %s: %w", enrollmentID, err)
 	}
+	return s.applyTailTo(ctx, tx, q, e, t, now)
+}
+
+// applyTailTo is applyTail on an enrollment read in this transaction.
+func (s *Store) applyTailTo(ctx context.Context, tx pgx.Tx, q *scheduleQueries, e engine.Enrollment, t engine.Tail, now time.Time) error {
+	enrollmentID := e.ID
 	if t.DNC {
 		c, err := scanContact(tx.QueryRow(ctx, s.q.GetContact, e.ContactID))
 		if err != nil {

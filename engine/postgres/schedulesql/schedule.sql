@@ -64,9 +64,31 @@ JOIN cadences cad ON cad.id = e.cadence_id
 JOIN cadence_versions v ON v.cadence_id = e.cadence_id AND v.version = e.cadence_version
 WHERE a.id = $1;
 
+-- name: candidates
+-- The claim's candidates in one round trip; the caller matches rows to the
+-- due ids (an id without a row has vanished).
+SELECT a.id, a.enrollment_id, a.cadence_id, a.step, a.type, a.due_at, a.state, a.attempt,
+       a.lease_owner, a.lease_expires_at, a.created_at, a.completed_at, a.disposition,
+       a.run, coalesce(a.run_started, e.created_at), a.rule_retries, a.started_at,
+       e.id, e.cadence_id, e.cadence_version, e.contact_id, e.status, e.created_at, e.stopped_at, e.stop_reason,
+       c.id, c.phone, c.first_name, c.last_name, c.timezone, c.state, c.zip, c.owner, c.fields, c.created_at, c.updated_at,
+       cad.status, v.definition,
+       EXISTS (SELECT 1 FROM dnc d WHERE d.phone = c.phone)
+FROM actions a
+JOIN enrollments e ON e.id = a.enrollment_id
+JOIN contacts c ON c.id = e.contact_id
+JOIN cadences cad ON cad.id = e.cadence_id
+JOIN cadence_versions v ON v.cadence_id = e.cadence_id AND v.version = e.cadence_version
+WHERE a.id = ANY($1::uuid[]);
+
 -- name: contact_history
 SELECT action_id, contact_id, enrollment_id, channel, at, disposition
 FROM attempts WHERE contact_id = $1 AND at >= $2 ORDER BY at, action_id;
+
+-- name: contact_histories
+-- Every claimed contact's history in one round trip (attempts_contact index).
+SELECT action_id, contact_id, enrollment_id, channel, at, disposition
+FROM attempts WHERE contact_id = ANY($1::uuid[]) AND at >= $2 ORDER BY contact_id, at, action_id;
 
 -- name: claim_actions
 UPDATE actions
@@ -74,8 +96,11 @@ SET state = 'processing', lease_owner = $2, lease_expires_at = $3, fence = fence
 WHERE id = ANY($1::uuid[]) AND state = 'scheduled'
 RETURNING id, fence;
 
--- name: insert_attempt
-INSERT INTO attempts (action_id, contact_id, enrollment_id, channel, at) VALUES ($1, $2, $3, $4, $5);
+-- name: insert_attempts
+-- One row per claimed action, all at the claim's time.
+INSERT INTO attempts (action_id, contact_id, enrollment_id, channel, at)
+SELECT t.action_id, t.contact_id, t.enrollment_id, t.channel, $5
+FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) AS t(action_id, contact_id, enrollment_id, channel);
 
 -- name: defer_action
 UPDATE actions SET due_at = $2 WHERE id = $1 AND state = 'scheduled';
@@ -95,6 +120,12 @@ UPDATE actions
 SET state = 'completed', completed_at = $3, disposition = $4, lease_owner = '', lease_expires_at = NULL
 WHERE id = $1 AND fence = $2 AND state = 'processing'
 RETURNING enrollment_id;
+
+-- name: action_enrollment
+-- The enrollment of an action, read in Complete's pipeline after the fenced
+-- update (same columns as get_enrollment).
+SELECT e.id, e.cadence_id, e.cadence_version, e.contact_id, e.status, e.created_at, e.stopped_at, e.stop_reason
+FROM actions a JOIN enrollments e ON e.id = a.enrollment_id WHERE a.id = $1;
 
 -- name: attempt_disposition
 UPDATE attempts SET disposition = $2 WHERE action_id = $1;

@@ -1,0 +1,391 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cadenza-dialer/cadenza/engine"
+)
+
+// defKey names a pinned cadence version.
+type defKey struct {
+	cadenceID string
+	version   int
+}
+
+// scanCandidate reads one row of the candidate(s) queries. defs, when not
+// nil, caches decoded definitions per cadence version for one claim: a batch
+// of one cadence's actions decodes its definition once. The cached value is
+// shared read-only between the claim's candidates, as decide only reads it.
+func scanCandidate(row pgx.Row, defs map[defKey]engine.Definition) (engine.ClaimCandidate, error) {
+	var (
+		c                  engine.ClaimCandidate
+		typ, state         string
+		retries, fields    []byte
+		def                []byte
+		eStatus, cStatus   string
+		startedAt          *time.Time
+		runStarted         time.Time
+		leaseExp, complete *time.Time
+	)
+	a, e, ct := &c.Action, &c.Enrollment, &c.Contact
+	if err := row.Scan(
+		&a.ID, &a.EnrollmentID, &a.CadenceID, &a.Step, &typ, &a.DueAt, &state, &a.Attempt,
+		&a.LeaseOwner, &leaseExp, &a.CreatedAt, &complete, &a.Disposition,
+		&c.Plan.Run, &runStarted, &retries, &startedAt,
+		&e.ID, &e.CadenceID, &e.CadenceVersion, &e.ContactID, &eStatus, &e.CreatedAt, &e.StoppedAt, &e.StopReason,
+		&ct.ID, &ct.Phone, &ct.FirstName, &ct.LastName, &ct.TimeZone, &ct.State, &ct.Zip, &ct.Owner, &fields, &ct.CreatedAt, &ct.UpdatedAt,
+		&cStatus, &def, &c.DNC); err != nil {
+		return c, err
+	}
+	a.Type, a.State = engine.StepType(typ), engine.ActionState(state)
+	a.DueAt, a.CreatedAt = a.DueAt.UTC(), a.CreatedAt.UTC()
+	a.LeaseExpiresAt, a.CompletedAt = utcPtr(leaseExp), utcPtr(complete)
+	c.Plan.RunStarted = runStarted.UTC()
+	if err := json.Unmarshal(retries, &c.Plan.RuleRetries); err != nil {
+		return c, fmt.Errorf("decode rule retries of action %s: %w", a.ID, err)
+	}
+	if len(c.Plan.RuleRetries) == 0 {
+		c.Plan.RuleRetries = nil
+	}
+	e.Status, e.CreatedAt, e.StoppedAt = engine.EnrollmentStatus(eStatus), e.CreatedAt.UTC(), utcPtr(e.StoppedAt)
+	if err := json.Unmarshal(fields, &ct.Fields); err != nil {
+		return c, fmt.Errorf("decode fields of contact %s: %w", ct.ID, err)
+	}
+	if len(ct.Fields) == 0 {
+		ct.Fields = nil
+	}
+	ct.CreatedAt, ct.UpdatedAt = ct.CreatedAt.UTC(), ct.UpdatedAt.UTC()
+	c.CadenceStatus = engine.Status(cStatus)
+	key := defKey{e.CadenceID, e.CadenceVersion}
+	if d, ok := defs[key]; ok {
+		c.Definition = d
+	} else {
+		if err := json.Unmarshal(def, &c.Definition); err != nil {
+			return c, fmt.Errorf("decode definition of cadence %s v%d: %w", e.CadenceID, e.CadenceVersion, err)
+		}
+		if defs != nil {
+			defs[key] = c.Definition
+		}
+	}
+	if startedAt != nil {
+		c.StartedAt = startedAt.UTC()
+	}
+	return c, nil
+}
+
+// Claim locks due rows with FOR UPDATE SKIP LOCKED (other nodes skip them),
+// locks their contacts in id order (so the harassment history cannot change
+// under the decision), loads every candidate and every contact history with
+// one query each, asks decide about each candidate in due order, and writes
+// the verdicts, the attempts and the claim in one pipelined batch — all in
+// one transaction. Effects of earlier verdicts that a per-row reload would
+// have seen (an attempt of the same contact, a stopped enrollment) are
+// applied to later candidates in memory.
+func (s *Store) Claim(ctx context.Context, r engine.ClaimRequest, decide func(engine.ClaimCandidate) (engine.ClaimVerdict, error)) ([]engine.ClaimedAction, error) {
+	q, err := loadScheduleQueries()
+	if err != nil {
+		return nil, err
+	}
+	if r.Limit <= 0 {
+		return nil, nil
+	}
+	now := utc(r.Now)
+	var out []engine.ClaimedAction
+	err = s.inTxRetry(ctx, func(tx pgx.Tx) error {
+		out = nil
+		ids, contacts, err := dueLocked(ctx, tx, q, now, r.Limit)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		cands, hist, err := loadClaim(ctx, tx, q, ids, contacts, r.HistorySince)
+		if err != nil {
+			return err
+		}
+		cl := claim{q: q, now: now, hist: hist, withHistory: !r.HistorySince.IsZero(), stopped: map[string]string{}}
+		for _, id := range ids {
+			c, ok := cands[id]
+			if !ok {
+				return fmt.Errorf("action %s: %w", id, engine.ErrNotFound)
+			}
+			if err := cl.decide(c, decide); err != nil {
+				return err
+			}
+		}
+		out, err = cl.write(ctx, tx, r)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	return out, nil
+}
+
+// dueLocked locks up to limit due actions and returns their ids in due
+// order and their contacts sorted by id without repeats (the lock order).
+func dueLocked(ctx context.Context, tx pgx.Tx, q *scheduleQueries, now time.Time, limit int) (ids, contacts []string, err error) {
+	rows, err := tx.Query(ctx, q.DueLocked, now, limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("due actions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, contact string
+		if err := rows.Scan(&id, &contact); err != nil {
+			return nil, nil, fmt.Errorf("due actions: %w", err)
+		}
+		ids, contacts = append(ids, id), append(contacts, contact)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("due actions: %w", err)
+	}
+	slices.Sort(contacts)
+	return ids, slices.Compact(contacts), nil
+}
+
+// loadClaim locks the contacts (in id order, before their histories are
+// read) and loads the candidates and the histories since since (none when
+// zero), pipelined in one round trip; the statements run in queue order.
+func loadClaim(ctx context.Context, tx pgx.Tx, q *scheduleQueries, ids, contacts []string, since time.Time) (map[string]engine.ClaimCandidate, map[string][]engine.Attempt, error) {
+	b := &pgx.Batch{}
+	b.Queue(q.LockContacts, contacts)
+	b.Queue(q.Candidates, ids)
+	if !since.IsZero() {
+		b.Queue(q.ContactHistories, contacts, utc(since))
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, fmt.Errorf("lock contacts: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, fmt.Errorf("load candidates: %w", err)
+	}
+	defs := map[defKey]engine.Definition{}
+	cands := make(map[string]engine.ClaimCandidate, len(ids))
+	for rows.Next() {
+		c, err := scanCandidate(rows, defs)
+		if err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("load candidates: %w", err)
+		}
+		cands[c.Action.ID] = c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("load candidates: %w", err)
+	}
+	hist := map[string][]engine.Attempt{}
+	if since.IsZero() {
+		return cands, hist, br.Close()
+	}
+	if rows, err = br.Query(); err != nil {
+		return nil, nil, fmt.Errorf("contact history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			a  engine.Attempt
+			ch string
+		)
+		if err := rows.Scan(&a.ActionID, &a.ContactID, &a.EnrollmentID, &ch, &a.At, &a.Disposition); err != nil {
+			return nil, nil, fmt.Errorf("contact history: %w", err)
+		}
+		a.Channel, a.At = engine.StepType(ch), a.At.UTC()
+		hist[a.ContactID] = append(hist[a.ContactID], a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("contact history: %w", err)
+	}
+	rows.Close()
+	return cands, hist, br.Close()
+}
+
+// claim collects one claim's verdicts and the state they leave behind.
+type claim struct {
+	q           *scheduleQueries
+	now         time.Time
+	withHistory bool
+	// hist is each contact's history, grown by the attempts this claim runs.
+	hist map[string][]engine.Attempt
+	// stopped maps an enrollment stopped by this claim to its reason.
+	stopped map[string]string
+	writes  pgx.Batch
+	// finishes is how many finish_enrollment statements writes holds, by
+	// position in the batch (they must each stop one enrollment).
+	finishes map[int]string
+	run      []engine.ClaimCandidate
+}
+
+// decide applies decide's verdict on c, after bringing c up to date with
+// the verdicts before it in this claim.
+func (cl *claim) decide(c engine.ClaimCandidate, decide func(engine.ClaimCandidate) (engine.ClaimVerdict, error)) error {
+	// The database keeps microseconds: what a reload would have returned.
+	id, now, stored := c.Action.ID, cl.now, cl.now.Truncate(time.Microsecond)
+	if reason, ok := cl.stopped[c.Enrollment.ID]; ok {
+		// finish_enrollment and cancel_scheduled ran for an earlier candidate.
+		stoppedAt := stored
+		c.Enrollment.Status, c.Enrollment.StoppedAt, c.Enrollment.StopReason = engine.EnrollmentStopped, &stoppedAt, reason
+		c.Action.State, c.Action.LeaseOwner, c.Action.LeaseExpiresAt = engine.ActionCancelled, "", nil
+	}
+	if cl.withHistory {
+		if h := cl.hist[c.Contact.ID]; len(h) > 0 {
+			c.History = slices.Clone(h)
+		}
+	}
+	v, err := decide(c)
+	if err != nil {
+		return fmt.Errorf("decide on action %s: %w", id, err)
+	}
+	if v.Block != nil {
+		b := *v.Block
+		b.ActionID = id
+		cl.writes.Queue(cl.q.InsertBlock, b.ActionID, b.ContactID, utc(b.At), b.Code, b.Reason, nullTime(b.NextEligible))
+	}
+	switch v.Kind {
+	case engine.VerdictRun:
+		cl.run = append(cl.run, c)
+		if cl.withHistory {
+			// The attempt counts at once, for the next candidates of the
+			// same contact in this very claim.
+			h := append(cl.hist[c.Contact.ID], engine.Attempt{ActionID: id, ContactID: c.Contact.ID,
+				EnrollmentID: c.Enrollment.ID, Channel: c.Action.Type, At: stored})
+			slices.SortStableFunc(h, func(x, y engine.Attempt) int {
+				if n := x.At.Compare(y.At); n != 0 {
+					return n
+				}
+				return strings.Compare(x.ActionID, y.ActionID)
+			})
+			cl.hist[c.Contact.ID] = h
+		}
+	case engine.VerdictDefer:
+		if !utc(v.DueAt).After(now) {
+			return fmt.Errorf("decide on action %s: deferred to %s, not after now", id, v.DueAt.Format(time.RFC3339))
+		}
+		cl.writes.Queue(cl.q.DeferAction, id, utc(v.DueAt))
+	case engine.VerdictStop:
+		cl.writes.Queue(cl.q.CancelAction, id)
+		if c.Enrollment.Status == engine.EnrollmentActive {
+			if cl.finishes == nil {
+				cl.finishes = map[int]string{}
+			}
+			cl.finishes[cl.writes.Len()] = c.Enrollment.ID
+			cl.writes.Queue(cl.q.FinishEnrollment, c.Enrollment.ID, string(engine.EnrollmentStopped), now, v.StopReason)
+			cl.writes.Queue(cl.q.CancelScheduled, c.Enrollment.ID)
+			cl.stopped[c.Enrollment.ID] = v.StopReason
+		}
+	default:
+		return fmt.Errorf("decide on action %s: unknown verdict %d", id, v.Kind)
+	}
+	return nil
+}
+
+// write sends the verdicts' statements, the attempts of the runs and the
+// claim of the runs in one batch, and returns the claimed actions.
+func (cl *claim) write(ctx context.Context, tx pgx.Tx, r engine.ClaimRequest) ([]engine.ClaimedAction, error) {
+	n := cl.writes.Len()
+	exp := cl.now.Add(r.Lease)
+	if len(cl.run) > 0 {
+		ids := make([]string, len(cl.run))
+		contacts := make([]string, len(cl.run))
+		enrollments := make([]string, len(cl.run))
+		channels := make([]string, len(cl.run))
+		for i, c := range cl.run {
+			ids[i], contacts[i], enrollments[i], channels[i] = c.Action.ID, c.Contact.ID, c.Enrollment.ID, string(c.Action.Type)
+		}
+		cl.writes.Queue(cl.q.InsertAttempts, ids, contacts, enrollments, channels, cl.now)
+		cl.writes.Queue(cl.q.ClaimActions, ids, r.Owner, exp, cl.now)
+	}
+	if cl.writes.Len() == 0 {
+		return nil, nil
+	}
+	br := tx.SendBatch(ctx, &cl.writes)
+	defer br.Close()
+	for i := range n {
+		tag, err := br.Exec()
+		if err != nil {
+			return nil, fmt.Errorf("apply verdicts: %w", err)
+		}
+		if id, ok := cl.finishes[i]; ok && tag.RowsAffected() == 0 {
+			return nil, fmt.Errorf("finish enrollment %s: %w: enrollment has already finished", id, engine.ErrConflict)
+		}
+	}
+	if len(cl.run) == 0 {
+		return nil, br.Close()
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("record attempts: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("claim actions: %w", err)
+	}
+	fences := make(map[string]int64, len(cl.run))
+	for rows.Next() {
+		var id string
+		var fence int64
+		if err := rows.Scan(&id, &fence); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claim actions: %w", err)
+		}
+		fences[id] = fence
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim actions: %w", err)
+	}
+	out := make([]engine.ClaimedAction, 0, len(cl.run))
+	for _, c := range cl.run {
+		fence, ok := fences[c.Action.ID]
+		if !ok {
+			return nil, fmt.Errorf("claim action %s: no longer scheduled", c.Action.ID)
+		}
+		c.Action.State, c.Action.LeaseOwner, c.Action.LeaseExpiresAt, c.StartedAt = engine.ActionProcessing, r.Owner, &exp, cl.now
+		out = append(out, engine.ClaimedAction{ClaimCandidate: c, Fence: fence})
+	}
+	return out, br.Close()
+}
+
+// completeFenced completes a processing action under its fence, updates or
+// drops its attempt, and reads its enrollment, pipelined in one round trip.
+// The statements after the fenced update run even when the fence is stale,
+// but then the returned conflict rolls the transaction back.
+func completeFenced(ctx context.Context, tx pgx.Tx, q *scheduleQueries, c engine.Completion) (engine.Enrollment, error) {
+	b := &pgx.Batch{}
+	b.Queue(q.CompleteFenced, c.ActionID, c.Fence, utc(c.Now), c.Disposition)
+	if c.Placed {
+		b.Queue(q.AttemptDisposition, c.ActionID, c.Disposition)
+	} else {
+		b.Queue(q.DeleteAttempt, c.ActionID)
+	}
+	b.Queue(q.ActionEnrollment, c.ActionID)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	var enrollmentID string
+	err := br.QueryRow().Scan(&enrollmentID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return engine.Enrollment{}, fmt.Errorf("%w: stale fence %d or action not processing", engine.ErrConflict, c.Fence)
+	}
+	if err != nil {
+		return engine.Enrollment{}, err
+	}
+	if _, err := br.Exec(); err != nil {
+		return engine.Enrollment{}, fmt.Errorf("attempt: %w", err)
+	}
+	e, err := scanEnrollment(br.QueryRow())
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = engine.ErrNotFound
+	}
+	if err != nil {
+		return engine.Enrollment{}, fmt.Errorf("enrollment %s: %w", enrollmentID, err)
+	}
+	return e, br.Close()
+}
