@@ -2,7 +2,10 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -375,4 +378,58 @@ func (b *AnalyticsBuilder) Result() Analytics {
 		}
 	}
 	return out
+}
+
+// QueryStates validates the filter's states and returns the ones to query,
+// each once; none means all. Both stores list actions one state at a time
+// and merge the lists (MergeActionRows).
+func (f ActionFilter) QueryStates() ([]ActionState, error) {
+	if len(f.States) == 0 {
+		return AllActionStates, nil
+	}
+	var out []ActionState
+	for i, st := range f.States {
+		switch st {
+		case ActionScheduled, ActionProcessing, ActionCompleted, ActionCancelled:
+		default:
+			return nil, FieldErrors{{Path: "states[" + strconv.Itoa(i) + "]", Message: fmt.Sprintf("unknown action state %q", st)}}
+		}
+		if !slices.Contains(out, st) {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// ValidateStatus names an unknown enrollment status in the filter.
+func (f EnrollmentFilter) ValidateStatus() error {
+	switch f.Status {
+	case "", EnrollmentActive, EnrollmentCompleted, EnrollmentStopped:
+		return nil
+	}
+	return FieldErrors{{Path: "status", Message: fmt.Sprintf("unknown enrollment status %q", f.Status)}}
+}
+
+// ApplyDefinitions fills each row's step columns from the definition of the
+// version it is pinned to; load returns a version's stored JSON and is
+// called once per (cadence, version).
+func ApplyDefinitions(rows []ActionRow, load func(cadenceID string, version int) ([]byte, error)) error {
+	defs := map[string]Definition{}
+	for i := range rows {
+		r := &rows[i]
+		key := r.CadenceID + "@" + strconv.Itoa(r.CadenceVersion)
+		def, ok := defs[key]
+		if !ok {
+			doc, err := load(r.CadenceID, r.CadenceVersion)
+			if err != nil {
+				return fmt.Errorf("version %s: %w", key, err)
+			}
+			if err := json.Unmarshal(doc, &def); err != nil {
+				return fmt.Errorf("decode version %s: %w", key, err)
+			}
+			defs[key] = def
+		}
+		r.ApplyDefinition(def)
+	}
+	return nil
 }

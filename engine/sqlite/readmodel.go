@@ -6,8 +6,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -38,39 +36,14 @@ var loadReadModelQueries = sync.OnceValues(func() (*readModelQueries, error) {
 	return sqlfile.Load[readModelQueries](readModelFiles, "readmodelsql/*.sql")
 })
 
-// checkStates names the first unknown state.
-func checkStates(states []engine.ActionState) error {
-	for i, st := range states {
-		switch st {
-		case engine.ActionScheduled, engine.ActionProcessing, engine.ActionCompleted, engine.ActionCancelled:
-		default:
-			return fieldErr("states["+strconv.Itoa(i)+"]", fmt.Sprintf("unknown action state %q", st))
-		}
-	}
-	return nil
-}
-
-// viewStates is the states to query, each once; none means all.
-func viewStates(states []engine.ActionState) []engine.ActionState {
-	if len(states) == 0 {
-		return engine.AllActionStates
-	}
-	var out []engine.ActionState
-	for _, st := range states {
-		if !slices.Contains(out, st) {
-			out = append(out, st)
-		}
-	}
-	return out
-}
-
 // ListActions pages through actions with seed 001's columns.
 func (s *Store) ListActions(ctx context.Context, f engine.ActionFilter) ([]engine.ActionRow, string, error) {
 	q, err := loadReadModelQueries()
 	if err != nil {
 		return nil, "", err
 	}
-	if err := checkStates(f.States); err != nil {
+	states, err := f.QueryStates()
+	if err != nil {
 		return nil, "", fmt.Errorf("list actions: %w", err)
 	}
 	afterAt, afterID, limit, err := pageArgs(f.Page)
@@ -78,7 +51,7 @@ func (s *Store) ListActions(ctx context.Context, f engine.ActionFilter) ([]engin
 		return nil, "", fmt.Errorf("list actions: %w", err)
 	}
 	var lists [][]engine.ActionRow
-	for _, st := range viewStates(f.States) {
+	for _, st := range states {
 		rows, err := s.db.QueryContext(ctx, q.ListActions, string(st), f.CadenceID, afterAt, afterID, limit+1)
 		if err != nil {
 			return nil, "", fmt.Errorf("list actions: %w", err)
@@ -91,22 +64,13 @@ func (s *Store) ListActions(ctx context.Context, f engine.ActionFilter) ([]engin
 	}
 	items := engine.MergeActionRows(lists, limit+1)
 	items, next := trimPage(items, limit, func(r engine.ActionRow) (time.Time, string) { return r.CreatedAt, r.ID })
-	defs := map[string]engine.Definition{}
-	for i := range items {
-		r := &items[i]
-		key := r.CadenceID + "@" + strconv.Itoa(r.CadenceVersion)
-		def, ok := defs[key]
-		if !ok {
-			var doc string
-			if err := s.db.QueryRowContext(ctx, q.VersionDefinition, r.CadenceID, r.CadenceVersion).Scan(&doc); err != nil {
-				return nil, "", fmt.Errorf("list actions: version %s: %w", key, err)
-			}
-			if err := json.Unmarshal([]byte(doc), &def); err != nil {
-				return nil, "", fmt.Errorf("list actions: decode version %s: %w", key, err)
-			}
-			defs[key] = def
-		}
-		r.ApplyDefinition(def)
+	err = engine.ApplyDefinitions(items, func(cadenceID string, version int) ([]byte, error) {
+		var doc string
+		err := s.db.QueryRowContext(ctx, q.VersionDefinition, cadenceID, version).Scan(&doc)
+		return []byte(doc), err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list actions: %w", err)
 	}
 	return items, next, nil
 }
@@ -134,10 +98,8 @@ func (s *Store) ListEnrollments(ctx context.Context, f engine.EnrollmentFilter) 
 	if err != nil {
 		return nil, "", err
 	}
-	switch f.Status {
-	case "", engine.EnrollmentActive, engine.EnrollmentCompleted, engine.EnrollmentStopped:
-	default:
-		return nil, "", fmt.Errorf("list enrollments: %w", fieldErr("status", fmt.Sprintf("unknown enrollment status %q", f.Status)))
+	if err := f.ValidateStatus(); err != nil {
+		return nil, "", fmt.Errorf("list enrollments: %w", err)
 	}
 	afterAt, afterID, limit, err := pageArgs(f.Page)
 	if err != nil {
