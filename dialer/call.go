@@ -135,6 +135,24 @@ type Call struct {
 	SafeHarborAudio []int16
 	// Variables are passed to the driver (SIP X- headers, ARI channel variables).
 	Variables map[string]string
+
+	// Live-agent fields (dialer/agents reads them; the core dialer ignores
+	// them). Mode is the step's dial mode: "" or "agentless", "preview",
+	// "progressive", "predictive".
+	Mode string
+	// Queue is the agent queue for agent-gated modes and "queue:NAME"
+	// connects.
+	Queue string
+	// Campaign groups calls for predictive pacing and abandonment
+	// accounting (the engine sets the cadence ID).
+	Campaign string
+	// ContactName and Script are shown to the agent ("you are being
+	// connected to {contact}, script: …").
+	ContactName string
+	Script      string
+	// Owner is the contact's owner agent ID, preferred when an agent is
+	// chosen for the call.
+	Owner string
 }
 
 // Outcome is what happened on a call.
@@ -155,6 +173,13 @@ type Outcome struct {
 	Detail string `json:"detail,omitempty"`
 	// RetryAfter is a carrier's Retry-After (503), which pacing honours.
 	RetryAfter time.Duration `json:"retry_after,omitempty"`
+	// Requeue, on a call that was not placed, asks the engine to try the
+	// same attempt again after this long without counting it (e.g. no agent
+	// of the queue became free in time). Zero: route the outcome as usual.
+	Requeue time.Duration `json:"requeue,omitempty"`
+	// Agent is the ID of the agent the call was connected to (or reserved
+	// for), when there was one.
+	Agent string `json:"agent,omitempty"`
 	// AMD is the detector's verdict on an answered call.
 	AMD *AMDResult `json:"amd,omitempty"`
 	// Voicemail describes a message drop.

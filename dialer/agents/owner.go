@@ -60,6 +60,9 @@ func (r *Roster) AssignRoundRobin(queue string, now time.Time) (Agent, error) {
 type PromptInfo struct {
 	// Contact and Script are shown to the agents.
 	Contact, Script string
+	// ContactID and CadenceID say whose owner the winner becomes when the
+	// prompt assigns an owner (first_to_answer); the roster only carries them.
+	ContactID, CadenceID string
 	// CallID ties the prompt to a call attempt, if any.
 	CallID string
 	// Reserve makes the winner reserved for the call (preview dialing: the
@@ -132,34 +135,49 @@ func (r *Roster) Prompt(queue string, info PromptInfo, now time.Time) (*Prompt, 
 // prompt reserves and the agent is no longer available, the accept fails
 // with ErrAgentBusy and the prompt stays open for the others.
 func (r *Roster) Accept(promptID, agentID string, now time.Time) (Agent, error) {
+	a, _, err := r.AcceptPrompt(promptID, agentID, now)
+	return a, err
+}
+
+// AcceptPrompt is Accept that also returns the prompt taken, so the caller
+// can act on its Info (record the new contact owner, dial the contact).
+func (r *Roster) AcceptPrompt(promptID, agentID string, now time.Time) (Agent, Prompt, error) {
+	a, p, err := r.accept(promptID, agentID, now)
+	if err != nil {
+		return Agent{}, Prompt{}, err
+	}
+	return a, *p, nil
+}
+
+func (r *Roster) accept(promptID, agentID string, now time.Time) (Agent, *Prompt, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.expire(now)
 	p, ok := r.prompts[promptID]
 	if !ok {
-		return Agent{}, fmt.Errorf("accept %s: %w", promptID, ErrUnknownPrompt)
+		return Agent{}, nil, fmt.Errorf("accept %s: %w", promptID, ErrUnknownPrompt)
 	}
 	switch {
 	case p.winner != "":
-		return Agent{}, fmt.Errorf("accept %s by %s: %w", promptID, agentID, ErrAlreadyTaken)
+		return Agent{}, nil, fmt.Errorf("accept %s by %s: %w", promptID, agentID, ErrAlreadyTaken)
 	case p.closed:
-		return Agent{}, fmt.Errorf("accept %s by %s: %w", promptID, agentID, ErrPromptExpired)
+		return Agent{}, nil, fmt.Errorf("accept %s by %s: %w", promptID, agentID, ErrPromptExpired)
 	case !p.offered[agentID]:
-		return Agent{}, fmt.Errorf("accept %s by %s: %w", promptID, agentID, ErrNotOffered)
+		return Agent{}, nil, fmt.Errorf("accept %s by %s: %w", promptID, agentID, ErrNotOffered)
 	}
 	rec, err := r.get(agentID)
 	if err != nil {
-		return Agent{}, fmt.Errorf("accept %s: %w", promptID, err)
+		return Agent{}, nil, fmt.Errorf("accept %s: %w", promptID, err)
 	}
 	if p.p.Info.Reserve {
 		if rec.state != Available {
-			return Agent{}, fmt.Errorf("accept %s by %s: %w (is %s)", promptID, agentID, ErrAgentBusy, rec.state)
+			return Agent{}, nil, fmt.Errorf("accept %s by %s: %w (is %s)", promptID, agentID, ErrAgentBusy, rec.state)
 		}
 		r.reserve(rec, p.p.Queue, now)
 	}
 	p.winner = agentID
 	r.closePrompt(p, now, "taken by "+agentID)
-	return rec.a.clone(), nil
+	return rec.a.clone(), p.p.clone(), nil
 }
 
 // closePrompt stops accepts on p, tells the other offered agents, and keeps
