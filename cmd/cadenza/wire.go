@@ -18,6 +18,7 @@ import (
 	"github.com/cadenza-dialer/cadenza/dialer/ari"
 	"github.com/cadenza-dialer/cadenza/dialer/callerid"
 	"github.com/cadenza-dialer/cadenza/dialer/pacing"
+	"github.com/cadenza-dialer/cadenza/dialer/sms"
 	"github.com/cadenza-dialer/cadenza/engine"
 	"github.com/cadenza-dialer/cadenza/engine/compliance"
 	"github.com/cadenza-dialer/cadenza/sip"
@@ -158,7 +159,17 @@ func startCalling(ctx context.Context, cfg *config.Config, st store, logger *slo
 		{Max: cfg.Business.Harassment.Calls.Max, Period: cfg.Business.Harassment.Calls.Period, Scope: compliance.ScopeCalls},
 		{Max: cfg.Business.Harassment.SMS.Max, Period: cfg.Business.Harassment.SMS.Period, Scope: compliance.ScopeSMS},
 	}
+	var messenger engine.Messenger
+	if cfg.SMS.Enabled() {
+		m, err := sms.New(cfg.SMS.Gateway(), nil, reg)
+		if err != nil {
+			return nil, fmt.Errorf("sms: %w", err)
+		}
+		messenger = m
+		logger.Info("sms gateway configured", "provider", cfg.SMS.Provider)
+	}
 	e, err := engine.New(engine.Options{
+		Messenger:      messenger,
 		Store:          st,
 		Dialer:         dial,
 		Logger:         logger,
@@ -173,7 +184,9 @@ func startCalling(ctx context.Context, cfg *config.Config, st store, logger *slo
 		return nil, err
 	}
 	c.engine = e
-	if dial != nil {
+	// Texts go out even on a node without trunks: calls then end as
+	// failed ("no dialer configured") and are routed as such.
+	if dial != nil || messenger != nil {
 		c.scheduler = e.NewScheduler(engine.SchedulerOptions{})
 		if err := c.scheduler.Start(ctx); err != nil {
 			return nil, err
@@ -181,7 +194,7 @@ func startCalling(ctx context.Context, cfg *config.Config, st store, logger *slo
 		c.stops = append(c.stops, c.scheduler.Stop)
 		logger.Info("scheduler started", "trunk", trunk)
 	} else {
-		logger.Warn("no trunks configured: cadences are scheduled but nothing is dialed")
+		logger.Warn("no trunks and no sms gateway configured: cadences are scheduled but nothing is dialed or sent")
 	}
 	ok = true
 	return c, nil

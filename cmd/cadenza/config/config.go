@@ -56,6 +56,8 @@ type Config struct {
 	// Triggers are webhook enrollments: POST /v1/triggers/{key} enrolls the
 	// posted contact into the cadence, authenticated by the trigger's secret.
 	Triggers []Trigger `yaml:"triggers"`
+	// SMS is the gateway SMS steps are sent through; optional.
+	SMS SMS `yaml:"sms"`
 
 	// AdminKey bootstraps the first admin API key on an empty database. It
 	// comes only from CADENZA_ADMIN_KEY, never from the file.
@@ -275,6 +277,8 @@ func sectionName(typ string) string {
 		return "ari"
 	case "Trigger":
 		return "triggers[]"
+	case "SMS":
+		return "sms"
 	}
 	return strings.ToLower(typ)
 }
@@ -351,6 +355,7 @@ func (c *Config) Validate() Errors {
 	}
 
 	errs = append(errs, c.validateDialer()...)
+	errs = append(errs, c.SMS.validate()...)
 
 	if c.Business.TimeZone == "" {
 		add("business.time_zone: required (an IANA zone such as America/New_York)")

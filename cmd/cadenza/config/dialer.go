@@ -108,6 +108,7 @@ func (c *Config) resolveSecrets(getenv func(string) string) {
 			c.Triggers[i].Secret = getenv(env)
 		}
 	}
+	c.SMS.resolveSecrets(getenv)
 	if c.ARI.URL != "" {
 		if c.ARI.PasswordEnv == "" {
 			c.ARI.PasswordEnv = "CADENZA_ARI_PASSWORD"
