@@ -324,6 +324,13 @@ func runDemo(ctx context.Context, f demoFlags, dio demoIO) (*demoResult, error) 
 
 	res := &demoResult{SimCalls: simulator.Calls(), Contacts: contacts}
 	res.Summary = buildDemoSummary(tally, res.SimCalls, len(contacts))
+	// The rates are the engine's own analytics, the numbers
+	// GET /v1/analytics/summary shows.
+	an, err := st.Analytics(ctx, engine.AnalyticsFilter{}, eng.Catalog())
+	if err != nil {
+		return nil, fmt.Errorf("analytics: %w", err)
+	}
+	res.Summary.Analytics = an
 	res.Summary.SimStart, res.Summary.SimEnd, res.Summary.Real = start, clock.Now(), time.Since(realStart)
 	tally.mu.Lock()
 	res.Events = append([]engine.Event(nil), tally.events...)

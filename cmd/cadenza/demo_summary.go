@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cadenza-dialer/cadenza/dialer"
+	"github.com/cadenza-dialer/cadenza/engine"
 	"github.com/cadenza-dialer/cadenza/sip/sim"
 )
 
@@ -43,6 +44,9 @@ type demoSummary struct {
 	Unmatched     int // placed calls without a simulator record
 	AMDAgreeHuman [2]int
 	AMDAgreeVM    [2]int
+	// Analytics are the engine's rates over the run (seed 000's
+	// definitions: contacts ÷ attempts, conversions ÷ contacts).
+	Analytics engine.Analytics
 }
 
 // buildDemoSummary joins the tally with the simulator's call log (by the
@@ -149,9 +153,10 @@ func (s demoSummary) write(w io.Writer) error {
 		}
 	}
 	row("dispositions", strings.Join(parts, ", "))
-	row("contact rate", fmt.Sprintf("%s (%d of %d enrolled contacts reached a person)", pct(s.Reached, s.Enrolled), s.Reached, s.Enrolled))
-	row("conversion rate", fmt.Sprintf("%s (%d of %d; dispositions posted by the demo's simulated agents)", pct(s.Converted, s.Enrolled), s.Converted, s.Enrolled))
-	row("avg attempts to contact", fmt.Sprintf("%.2f (calls until a person answered, that call included)", s.AttemptsToContact))
+	a := s.Analytics
+	row("contact rate", fmt.Sprintf("%s (%d contacts in %d attempts; %d of %d enrolled people reached)", pct(a.Contacts, a.Attempts), a.Contacts, a.Attempts, s.Reached, s.Enrolled))
+	row("conversion rate", fmt.Sprintf("%s (%d conversions of %d contacts, posted by the demo's simulated agents)", pct(a.Conversions, a.Contacts), a.Conversions, a.Contacts))
+	row("avg attempts to contact", fmt.Sprintf("%.2f (calls until a person answered, that call included; %d contacted enrollments)", a.AverageAttemptsBeforeContact, a.ContactedEnrollments))
 	row("voicemails dropped", fmt.Sprintf("%d (simulator: %d started after the beep, %d clipped)", s.Voicemails, s.VMAfterBeep, s.VMClipped))
 	row("AMD vs simulator", fmt.Sprintf("persons %d/%d judged human, voicemail boxes %d/%d judged machine",
 		s.AMDAgreeHuman[0], s.AMDAgreeHuman[1], s.AMDAgreeVM[0], s.AMDAgreeVM[1]))

@@ -64,6 +64,9 @@ func TestDemoShortRun(t *testing.T) {
 	attempts := summaryInt(t, text, "call attempts")
 	require.Positive(t, attempts)
 	require.Len(t, res.SimCalls, attempts)
+	// The printed rates are the engine's analytics over the same attempts.
+	require.Equal(t, attempts, res.Summary.Analytics.Attempts)
+	require.Regexp(t, regexp.MustCompile(`contact rate\s+\d+\.\d % \(`+strconv.Itoa(res.Summary.Analytics.Contacts)+` contacts in `+strconv.Itoa(attempts)+` attempts`), text)
 
 	// Voicemails in the summary = simulator records whose message started
 	// after the beep had ended.
