@@ -80,7 +80,9 @@ type OwnerChange struct {
 }
 
 // AgentStore keeps teams, queues, agents and contact ownership. Both store
-// drivers implement it; engine/storetest checks them alike.
+// drivers implement it; engine/storetest checks them alike. Create and
+// Update check their input with the type's Validate (agent_validate.go), so
+// bad input is an engine.FieldErrors naming the field.
 type AgentStore interface {
 	// CreateTeam stores a team (ID and times set by the store).
 	CreateTeam(ctx context.Context, t Team, now time.Time) (Team, error)
@@ -104,16 +106,26 @@ type AgentStore interface {
 	// the queue) when its team or one of its queues does not exist.
 	CreateAgent(ctx context.Context, a Agent, now time.Time) (Agent, error)
 	GetAgent(ctx context.Context, id string) (Agent, error)
+	// ListAgents pages through agents, oldest first; a filter naming an
+	// unknown team or queue lists nothing. Agent.Queues is never nil.
 	ListAgents(ctx context.Context, f AgentFilter) (items []Agent, next string, err error)
 	// UpdateAgent replaces every field of agent a.ID but the times.
 	UpdateAgent(ctx context.Context, a Agent, now time.Time) (Agent, error)
+	// DeleteAgent removes the agent and its queue memberships. Contacts it
+	// owns keep its id as their owner, and their owner history stays: move
+	// them with SetContactOwner if they should change hands.
 	DeleteAgent(ctx context.Context, id string) error
 
 	// SetContactOwner sets the contact's owner to agentID ("" clears it)
 	// and records the change in the same transaction; setting the owner it
 	// already has records nothing and returns ok=false. ErrNotFound for an
-	// unknown contact or agent.
+	// unknown contact or agent; FieldErrors ("reason") for a reason that is
+	// not an OwnerReason constant.
 	SetContactOwner(ctx context.Context, contactID, agentID, reason, cadenceID string, now time.Time) (OwnerChange, bool, error)
-	// OwnerChanges lists a contact's owner changes, oldest first.
+	// OwnerChanges lists a contact's owner changes, oldest first (in the
+	// order they were made, so each From is the previous To); an empty
+	// list for a contact never reassigned, ErrNotFound for an unknown one.
+	// UpsertContact records a change too (OwnerReasonAPI) when it replaces a
+	// known contact's owner with another; an upsert without owner keeps it.
 	OwnerChanges(ctx context.Context, contactID string) ([]OwnerChange, error)
 }

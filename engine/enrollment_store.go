@@ -95,7 +95,10 @@ type ScheduledAction struct {
 // The scheduler's claim and lease methods are not part of it yet.
 type EnrollmentStore interface {
 	// UpsertContact creates the contact or, when its phone is known, updates
-	// the stored one in place (ID and CreatedAt are kept).
+	// the stored one in place (ID and CreatedAt are kept). An empty Owner
+	// keeps the stored owner (clear it with AgentStore.SetContactOwner);
+	// another owner replaces it and is recorded as an OwnerChange with
+	// reason OwnerReasonAPI in the same transaction.
 	UpsertContact(ctx context.Context, c Contact, now time.Time) (Contact, error)
 	// GetContact returns a contact, or ErrNotFound.
 	GetContact(ctx context.Context, id string) (Contact, error)

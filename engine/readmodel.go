@@ -45,6 +45,15 @@ import (
 //     cadences").
 //   - The status filter applies to each cadence's current status; attempts
 //     of deleted cadences are not counted.
+//   - Abandonment (47 CFR 64.1200(a)(7), 16 CFR 310.4(b)(4): at most 3 % of
+//     live-answered calls per campaign over 30 days): a live answer is an
+//     attempt whose system disposition is human or abandoned (a person
+//     answered; abandoned means no agent reached them within 2 s, AMD
+//     hang-ups on humans included, and the dialer reports it so). The
+//     window is AbandonWindow ending at the filter's Now, by the action's
+//     completion time: completed_at in (Now − AbandonWindow, Now]. The rate
+//     is Abandoned ÷ LiveAnswers, 0 without live answers. Unlike the other
+//     numbers it is not lifetime: it is the figure the law caps.
 
 // ReadStore is what operators read: action listings, enrollment and
 // do-not-call lists and analytics. Both store drivers implement it
@@ -61,6 +70,25 @@ type ReadStore interface {
 	// f; catalog says which agent dispositions are contacts and
 	// conversions. A CadenceID that names no cadence is ErrNotFound.
 	Analytics(ctx context.Context, f AnalyticsFilter, catalog []AgentDisposition) (Analytics, error)
+	// AbandonmentHistory returns, per cadence (deleted ones left out) and
+	// per UTC clock hour of completion, the live answers and abandoned
+	// calls completed at or after since, ordered by cadence and hour; the
+	// predictive pacer rebuilds its rolling ledger from it at start, so the
+	// budget survives restarts and is the same on every node.
+	AbandonmentHistory(ctx context.Context, since time.Time) ([]AbandonBucket, error)
+}
+
+// AbandonWindow is the rolling period the abandonment rate is counted over.
+const AbandonWindow = 30 * 24 * time.Hour
+
+// AbandonBucket is one cadence's live answers and abandoned calls completed
+// in one clock hour. Live includes Abandoned (both are live answers).
+type AbandonBucket struct {
+	CadenceID string
+	// Hour is the start of the hour, in UTC.
+	Hour      time.Time
+	Live      int
+	Abandoned int
 }
 
 // Action list views of seed 001.
@@ -177,6 +205,39 @@ type DNCEntry struct {
 type AnalyticsFilter struct {
 	CadenceID string // "" for every cadence
 	Status    Status // "" for every status
+	// Now ends the abandonment window; the zero time means the wall clock
+	// (the API passes its own clock).
+	Now time.Time
+}
+
+// AbandonRange returns the window the abandonment numbers count, by
+// completion time: (from, to].
+func (f AnalyticsFilter) AbandonRange() (from, to time.Time) {
+	to = f.Now
+	if to.IsZero() {
+		to = time.Now()
+	}
+	to = to.UTC()
+	return to.Add(-AbandonWindow), to
+}
+
+// Abandonment is the rolling 30-day abandonment count of the definitions
+// above.
+type Abandonment struct {
+	// LiveAnswers counts human and abandoned dispositions (a person answered).
+	LiveAnswers int `json:"live_answers"`
+	// Abandoned counts the live answers no agent reached in time.
+	Abandoned int `json:"abandoned"`
+	// AbandonRate30d = Abandoned / LiveAnswers, 0 without live answers.
+	AbandonRate30d float64 `json:"abandon_rate_30d"`
+}
+
+func (a Abandonment) withRate() Abandonment {
+	a.AbandonRate30d = 0
+	if a.LiveAnswers > 0 {
+		a.AbandonRate30d = float64(a.Abandoned) / float64(a.LiveAnswers)
+	}
+	return a
 }
 
 // Rates are the attempt counts and the ratios derived from them.
@@ -207,6 +268,7 @@ type CadenceAnalytics struct {
 	Rates
 	// AverageAttemptsBeforeContact: see the definitions above.
 	AverageAttemptsBeforeContact float64 `json:"average_attempts_before_contact"`
+	Abandonment
 }
 
 // Analytics are the dashboard numbers of seed 000.
@@ -217,6 +279,8 @@ type Analytics struct {
 	AverageAttemptsBeforeContact float64 `json:"average_attempts_before_contact"`
 	// ContactedEnrollments is the divisor of AverageAttemptsBeforeContact.
 	ContactedEnrollments int `json:"contacted_enrollments"`
+	// Abandonment sums the counted cadences' (the rate is over the sums).
+	Abandonment
 	// PerCadence lists every cadence counted, in creation order.
 	PerCadence []CadenceAnalytics `json:"per_cadence"`
 	// PerStep is filled when the filter names one cadence: one entry per
@@ -263,6 +327,8 @@ type AnalyticsBuilder struct {
 	perTries []tally
 	steps    map[int]*Rates
 	tries    tally
+	aband    Abandonment
+	perAband []Abandonment
 }
 
 // tally sums attempts-to-first-contact over contacted enrollments.
@@ -282,6 +348,20 @@ func (b *AnalyticsBuilder) AddCadence(c CadenceFact) {
 	b.cadences = append(b.cadences, c)
 	b.per = append(b.per, Rates{})
 	b.perTries = append(b.perTries, tally{})
+	b.perAband = append(b.perAband, Abandonment{})
+}
+
+// AddAbandonment counts, for one cadence, live answers and abandoned calls
+// inside the filter's abandonment window.
+func (b *AnalyticsBuilder) AddAbandonment(cadenceID string, live, abandoned int) {
+	i, ok := b.index[cadenceID]
+	if !ok {
+		return
+	}
+	for _, a := range []*Abandonment{&b.aband, &b.perAband[i]} {
+		a.LiveAnswers += live
+		a.Abandoned += abandoned
+	}
 }
 
 // AddStep counts the attempts, contacts and conversions of one step number
@@ -341,7 +421,8 @@ func (t tally) mean() float64 {
 func (b *AnalyticsBuilder) Result() Analytics {
 	out := Analytics{TotalCadences: len(b.cadences), Rates: b.total.withRatios(),
 		AverageAttemptsBeforeContact: b.tries.mean(), ContactedEnrollments: b.tries.n,
-		PerCadence: make([]CadenceAnalytics, 0, len(b.cadences)), PerStep: []StepAnalytics{}}
+		Abandonment: b.aband.withRate(),
+		PerCadence:  make([]CadenceAnalytics, 0, len(b.cadences)), PerStep: []StepAnalytics{}}
 	steps, counted := 0, 0
 	for i, c := range b.cadences {
 		if b.filter.Status != "" || c.Status == StatusActive {
@@ -349,7 +430,8 @@ func (b *AnalyticsBuilder) Result() Analytics {
 			counted++
 		}
 		out.PerCadence = append(out.PerCadence, CadenceAnalytics{CadenceID: c.ID, Name: c.Definition.Name, Status: c.Status,
-			Steps: len(c.Definition.Steps), Rates: b.per[i].withRatios(), AverageAttemptsBeforeContact: b.perTries[i].mean()})
+			Steps: len(c.Definition.Steps), Rates: b.per[i].withRatios(), AverageAttemptsBeforeContact: b.perTries[i].mean(),
+			Abandonment: b.perAband[i].withRate()})
 	}
 	if counted > 0 {
 		out.AverageSteps = float64(steps) / float64(counted)

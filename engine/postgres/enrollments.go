@@ -13,7 +13,10 @@ import (
 )
 
 // UpsertContact creates the contact, or updates the one with the same phone;
-// ON CONFLICT makes concurrent upserts of one phone agree on one row.
+// ON CONFLICT makes concurrent upserts of one phone agree on one row. An
+// empty Owner keeps the stored owner; another owner replaces it and the
+// change is recorded (OwnerReasonAPI) in the same transaction, under the
+// contact's row lock as in SetContactOwner.
 func (s *Store) UpsertContact(ctx context.Context, c engine.Contact, now time.Time) (engine.Contact, error) {
 	if c.Phone == "" {
 		return engine.Contact{}, fmt.Errorf("upsert contact: %w", fieldErr("phone", "required"))
@@ -30,13 +33,48 @@ func (s *Store) UpsertContact(ctx context.Context, c engine.Contact, now time.Ti
 	if err != nil {
 		return engine.Contact{}, fmt.Errorf("upsert contact: %w", err)
 	}
-	out, err := scanContact(s.pool.QueryRow(ctx, s.q.UpsertContact, id, c.Phone, c.FirstName, c.LastName,
-		c.TimeZone, c.State, c.Zip, c.Owner, json.RawMessage(doc), utc(now)))
+	var out engine.Contact
+	upsert := func(tx pgx.Tx) error {
+		var prevID, prevOwner string
+		err := tx.QueryRow(ctx, s.q.LockContactByPhone, c.Phone).Scan(&prevID, &prevOwner)
+		known := err == nil
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		out, err = scanContact(tx.QueryRow(ctx, s.q.UpsertContact, id, c.Phone, c.FirstName, c.LastName,
+			c.TimeZone, c.State, c.Zip, c.Owner, json.RawMessage(doc), utc(now)))
+		switch {
+		case err != nil:
+			return err
+		case !known && out.ID != id:
+			// Another transaction created the contact after the lock found
+			// none: its owner is unknown here, so start again with the row.
+			return errContactRace
+		case !known || out.Owner == prevOwner:
+			return nil
+		}
+		chID, err := newID()
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, s.q.InsertOwnerChange, chID, prevID, prevOwner, out.Owner,
+			engine.OwnerReasonAPI, "", utc(now))
+		return err
+	}
+	for range 3 {
+		if err = s.inTx(ctx, upsert); !errors.Is(err, errContactRace) {
+			break
+		}
+	}
 	if err != nil {
 		return engine.Contact{}, fmt.Errorf("upsert contact: %w", err)
 	}
 	return out, nil
 }
+
+// errContactRace makes UpsertContact try again: the contact was created
+// by another transaction between its lock and its upsert.
+var errContactRace = errors.New("contact created concurrently")
 
 func scanContact(r rowScanner) (engine.Contact, error) {
 	var (

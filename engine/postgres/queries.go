@@ -53,6 +53,7 @@ type queries struct {
 
 	UpsertContact      string `sql:"upsert_contact"`
 	GetContact         string `sql:"get_contact"`
+	LockContactByPhone string `sql:"lock_contact_by_phone"`
 	InsertEnrollment   string `sql:"insert_enrollment"`
 	GetEnrollment      string `sql:"get_enrollment"`
 	StopEnrollment     string `sql:"stop_enrollment"`
@@ -60,6 +61,43 @@ type queries struct {
 	InsertAction       string `sql:"insert_action"`
 	GetAction          string `sql:"get_action"`
 	CompleteAction     string `sql:"complete_action"`
+
+	InsertTeam        string `sql:"insert_team"`
+	GetTeam           string `sql:"get_team"`
+	ListTeams         string `sql:"list_teams"`
+	UpdateTeam        string `sql:"update_team"`
+	TeamExists        string `sql:"team_exists"`
+	DeleteTeam        string `sql:"delete_team"`
+	InsertQueue       string `sql:"insert_queue"`
+	GetQueue          string `sql:"get_queue"`
+	ListQueues        string `sql:"list_queues"`
+	UpdateQueue       string `sql:"update_queue"`
+	QueueExists       string `sql:"queue_exists"`
+	DeleteQueue       string `sql:"delete_queue"`
+	InsertAgent       string `sql:"insert_agent"`
+	InsertAgentQueue  string `sql:"insert_agent_queue"`
+	DeleteAgentQueues string `sql:"delete_agent_queues"`
+	GetAgent          string `sql:"get_agent"`
+	ListAgents        string `sql:"list_agents"`
+	ListAgentsByTeam  string `sql:"list_agents_by_team"`
+	ListAgentsByQueue string `sql:"list_agents_by_queue"`
+	UpdateAgent       string `sql:"update_agent"`
+	LockAgent         string `sql:"lock_agent"`
+	AgentExists       string `sql:"agent_exists"`
+	DeleteAgent       string `sql:"delete_agent"`
+	LockContactOwner  string `sql:"lock_contact_owner"`
+	ContactExists     string `sql:"contact_exists"`
+	SetContactOwner   string `sql:"set_contact_owner"`
+	InsertOwnerChange string `sql:"insert_owner_change"`
+	OwnerChanges      string `sql:"owner_changes"`
+
+	InsertSMSTemplate string `sql:"insert_sms_template"`
+	GetSMSTemplate    string `sql:"get_sms_template"`
+	ListSMSTemplates  string `sql:"list_sms_templates"`
+	UpdateSMSTemplate string `sql:"update_sms_template"`
+	LockSMSTemplate   string `sql:"lock_sms_template"`
+	SMSTemplateUser   string `sql:"sms_template_user"`
+	DeleteSMSTemplate string `sql:"delete_sms_template"`
 
 	MigrationLock         string `sql:"migration_lock"`
 	MigrationUnlock       string `sql:"migration_unlock"`

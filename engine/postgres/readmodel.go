@@ -30,6 +30,8 @@ type readModelQueries struct {
 	AnalyticsCadences string `sql:"analytics_cadences"`
 	AnalyticsSteps    string `sql:"analytics_steps"`
 	FirstContacts     string `sql:"analytics_first_contacts"`
+	Abandonment       string `sql:"analytics_abandonment"`
+	AbandonHistory    string `sql:"abandonment_history"`
 }
 
 var _ engine.ReadStore = (*Store)(nil)
@@ -274,6 +276,9 @@ func (s *Store) Analytics(ctx context.Context, f engine.AnalyticsFilter, catalog
 		return struct{}{}, nil
 	})
 	if err != nil {
+		return engine.Analytics{}, fmt.Errorf("analytics: %w", err)
+	}
+	if err := s.addAbandonment(ctx, q, f, b); err != nil {
 		return engine.Analytics{}, fmt.Errorf("analytics: %w", err)
 	}
 	return b.Result(), nil

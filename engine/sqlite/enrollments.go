@@ -12,6 +12,9 @@ import (
 )
 
 // UpsertContact creates the contact, or updates the one with the same phone.
+// An empty Owner keeps the stored owner; another owner replaces it and the
+// change is recorded (OwnerReasonAPI) in the same transaction, which BEGIN
+// IMMEDIATE serializes with SetContactOwner.
 func (s *Store) UpsertContact(ctx context.Context, c engine.Contact, now time.Time) (engine.Contact, error) {
 	if c.Phone == "" {
 		return engine.Contact{}, fmt.Errorf("upsert contact: %w", fieldErr("phone", "required"))
@@ -30,9 +33,23 @@ func (s *Store) UpsertContact(ctx context.Context, c engine.Contact, now time.Ti
 	}
 	var out engine.Contact
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
+		var prevID, prevOwner string
+		err := tx.QueryRowContext(ctx, s.q.ContactOwnerByPhone, c.Phone).Scan(&prevID, &prevOwner)
+		known := err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		out, err = scanContact(tx.QueryRowContext(ctx, s.q.UpsertContact, id, c.Phone, c.FirstName, c.LastName,
 			c.TimeZone, c.State, c.Zip, c.Owner, string(doc), micros(utc(now))))
+		if err != nil || !known || out.Owner == prevOwner {
+			return err
+		}
+		chID, err := newID()
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q.InsertOwnerChange, chID, prevID, prevOwner, out.Owner,
+			engine.OwnerReasonAPI, "", micros(utc(now)))
 		return err
 	})
 	if err != nil {

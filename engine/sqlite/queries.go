@@ -50,15 +50,51 @@ type queries struct {
 	ListAssets  string `sql:"list_assets"`
 	DeleteAsset string `sql:"delete_asset"`
 
-	UpsertContact      string `sql:"upsert_contact"`
-	GetContact         string `sql:"get_contact"`
-	InsertEnrollment   string `sql:"insert_enrollment"`
-	GetEnrollment      string `sql:"get_enrollment"`
-	StopEnrollment     string `sql:"stop_enrollment"`
-	CancelEnrollAction string `sql:"cancel_enrollment_actions"`
-	InsertAction       string `sql:"insert_action"`
-	GetAction          string `sql:"get_action"`
-	CompleteAction     string `sql:"complete_action"`
+	UpsertContact       string `sql:"upsert_contact"`
+	GetContact          string `sql:"get_contact"`
+	ContactOwnerByPhone string `sql:"contact_owner_by_phone"`
+	InsertEnrollment    string `sql:"insert_enrollment"`
+	GetEnrollment       string `sql:"get_enrollment"`
+	StopEnrollment      string `sql:"stop_enrollment"`
+	CancelEnrollAction  string `sql:"cancel_enrollment_actions"`
+	InsertAction        string `sql:"insert_action"`
+	GetAction           string `sql:"get_action"`
+	CompleteAction      string `sql:"complete_action"`
+
+	InsertTeam        string `sql:"insert_team"`
+	GetTeam           string `sql:"get_team"`
+	ListTeams         string `sql:"list_teams"`
+	UpdateTeam        string `sql:"update_team"`
+	TeamExists        string `sql:"team_exists"`
+	DeleteTeam        string `sql:"delete_team"`
+	InsertQueue       string `sql:"insert_queue"`
+	GetQueue          string `sql:"get_queue"`
+	ListQueues        string `sql:"list_queues"`
+	UpdateQueue       string `sql:"update_queue"`
+	QueueExists       string `sql:"queue_exists"`
+	DeleteQueue       string `sql:"delete_queue"`
+	InsertAgent       string `sql:"insert_agent"`
+	InsertAgentQueue  string `sql:"insert_agent_queue"`
+	DeleteAgentQueues string `sql:"delete_agent_queues"`
+	GetAgent          string `sql:"get_agent"`
+	ListAgents        string `sql:"list_agents"`
+	ListAgentsByTeam  string `sql:"list_agents_by_team"`
+	ListAgentsByQueue string `sql:"list_agents_by_queue"`
+	UpdateAgent       string `sql:"update_agent"`
+	AgentExists       string `sql:"agent_exists"`
+	DeleteAgent       string `sql:"delete_agent"`
+	ContactOwner      string `sql:"contact_owner"`
+	SetContactOwner   string `sql:"set_contact_owner"`
+	InsertOwnerChange string `sql:"insert_owner_change"`
+	OwnerChanges      string `sql:"owner_changes"`
+
+	InsertSMSTemplate string `sql:"insert_sms_template"`
+	GetSMSTemplate    string `sql:"get_sms_template"`
+	ListSMSTemplates  string `sql:"list_sms_templates"`
+	UpdateSMSTemplate string `sql:"update_sms_template"`
+	SMSTemplateRef    string `sql:"sms_template_ref"`
+	SMSTemplateUser   string `sql:"sms_template_user"`
+	DeleteSMSTemplate string `sql:"delete_sms_template"`
 
 	CreateMigrationsTable string `sql:"create_migrations_table"`
 	MigrationsTableExists string `sql:"migrations_table_exists"`

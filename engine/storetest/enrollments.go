@@ -45,6 +45,7 @@ func testContactUpsert(t *testing.T, s engine.Store) {
 	require.Equal(t, c.CreatedAt, u.CreatedAt)
 	require.Equal(t, stored(at(5)), u.UpdatedAt)
 	require.Equal(t, "Augusta", u.FirstName)
+	require.Equal(t, "ana", u.Owner, "an empty owner keeps the stored one")
 	require.Empty(t, u.LastName)
 	require.Nil(t, u.Fields)
 

@@ -33,6 +33,7 @@ func RunReadModel(t *testing.T, newStore NewReadModelStore) {
 		{"EnrollmentList", testEnrollmentList},
 		{"DNCList", testDNCList},
 		{"Analytics", testAnalytics},
+		{"Abandonment", testAbandonment},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 -- Contacts, enrollments and the schedule of actions.
 
 -- name: upsert_contact
+-- An empty owner keeps the stored one: clearing an owner is SetContactOwner's.
 INSERT INTO contacts (id, phone, first_name, last_name, timezone, state, zip, owner, fields, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
 ON CONFLICT (phone) DO UPDATE SET
@@ -9,7 +10,7 @@ ON CONFLICT (phone) DO UPDATE SET
     timezone   = EXCLUDED.timezone,
     state      = EXCLUDED.state,
     zip        = EXCLUDED.zip,
-    owner      = EXCLUDED.owner,
+    owner      = CASE WHEN EXCLUDED.owner = '' THEN contacts.owner ELSE EXCLUDED.owner END,
     fields     = EXCLUDED.fields,
     updated_at = EXCLUDED.updated_at
 RETURNING id, phone, first_name, last_name, timezone, state, zip, owner, fields, created_at, updated_at;
@@ -57,3 +58,8 @@ SET state = 'completed', completed_at = $2, disposition = $3, lease_owner = '', 
 WHERE id = $1 AND state IN ('scheduled', 'processing')
 RETURNING id, enrollment_id, cadence_id, step, type, due_at, state, attempt,
           lease_owner, lease_expires_at, created_at, completed_at, disposition;
+
+-- name: lock_contact_by_phone
+-- Locks a known contact before an upsert, so its owner change (if any)
+-- follows the ones SetContactOwner records under the same lock.
+SELECT id, owner FROM contacts WHERE phone = $1 FOR UPDATE;

@@ -101,3 +101,35 @@ WITH f AS (
 SELECT cadence_id, count(*), coalesce(sum(n), 0)::bigint
 FROM firsts
 GROUP BY cadence_id;
+
+-- name: analytics_abandonment
+-- Live answers (human or abandoned) and abandoned calls per cadence, of the
+-- actions completed in the rolling window ($3, $4] (engine/readmodel.go's
+-- definitions). Cadences drive the join so that each one's completed
+-- actions are a range of actions_cadence (cadence_id, state, completed_at).
+-- $1 status ('' for all), $2 cadence id or NULL.
+SELECT a.cadence_id, count(*), coalesce(sum(CASE WHEN t.disposition = 'abandoned' THEN 1 ELSE 0 END), 0)::bigint
+FROM cadences c
+JOIN actions a ON a.cadence_id = c.id AND a.state = 'completed'
+     AND a.completed_at > $3::timestamptz AND a.completed_at <= $4::timestamptz
+JOIN attempts t ON t.action_id = a.id
+WHERE c.deleted_at IS NULL
+  AND ($1::text = '' OR c.status = $1::text)
+  AND ($2::uuid IS NULL OR c.id = $2::uuid)
+  AND t.channel = 'call' AND t.disposition IN ('human', 'abandoned')
+GROUP BY a.cadence_id;
+
+-- name: abandonment_history
+-- The predictive pacer's ledger: live answers and abandoned calls per
+-- cadence and UTC clock hour of completion, of the actions completed at or
+-- after $1. Same access path as analytics_abandonment: one actions_cadence
+-- range per cadence.
+SELECT a.cadence_id, date_trunc('hour', a.completed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, count(*),
+       coalesce(sum(CASE WHEN t.disposition = 'abandoned' THEN 1 ELSE 0 END), 0)::bigint
+FROM cadences c
+JOIN actions a ON a.cadence_id = c.id AND a.state = 'completed' AND a.completed_at >= $1::timestamptz
+JOIN attempts t ON t.action_id = a.id
+WHERE c.deleted_at IS NULL
+  AND t.channel = 'call' AND t.disposition IN ('human', 'abandoned')
+GROUP BY a.cadence_id, hour
+ORDER BY a.cadence_id, hour;

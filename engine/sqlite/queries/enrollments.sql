@@ -1,6 +1,7 @@
 -- Contacts, enrollments and the schedule of actions.
 
 -- name: upsert_contact
+-- An empty owner keeps the stored one: clearing an owner is SetContactOwner's.
 INSERT INTO contacts (id, phone, first_name, last_name, timezone, state, zip, owner, fields, created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
 ON CONFLICT (phone) DO UPDATE SET
@@ -9,7 +10,7 @@ ON CONFLICT (phone) DO UPDATE SET
     timezone   = excluded.timezone,
     state      = excluded.state,
     zip        = excluded.zip,
-    owner      = excluded.owner,
+    owner      = CASE WHEN excluded.owner = '' THEN contacts.owner ELSE excluded.owner END,
     fields     = excluded.fields,
     updated_at = excluded.updated_at
 RETURNING id, phone, first_name, last_name, timezone, state, zip, owner, fields, created_at, updated_at;
@@ -55,3 +56,6 @@ SET state = 'completed', completed_at = ?2, disposition = ?3, lease_owner = '', 
 WHERE id = ?1 AND state IN ('scheduled', 'processing')
 RETURNING id, enrollment_id, cadence_id, step, type, due_at, state, attempt,
           lease_owner, lease_expires_at, created_at, completed_at, disposition;
+
+-- name: contact_owner_by_phone
+SELECT id, owner FROM contacts WHERE phone = ?1;

@@ -102,3 +102,36 @@ WITH f AS (
 SELECT cadence_id, count(*), coalesce(sum(n), 0)
 FROM firsts
 GROUP BY cadence_id;
+
+-- name: analytics_abandonment
+-- Live answers (human or abandoned) and abandoned calls per cadence, of the
+-- actions completed in the rolling window (?3, ?4] (engine/readmodel.go's
+-- definitions). Cadences drive the join so that each one's completed
+-- actions are a range of actions_cadence (cadence_id, state, completed_at):
+-- CROSS JOIN fixes that order in SQLite, whose planner would otherwise walk
+-- every completed action by actions_state_page.
+-- ?1 status ('' for all), ?2 cadence id ('' for all), ?3 and ?4 micros.
+SELECT a.cadence_id, count(*), coalesce(sum(CASE WHEN t.disposition = 'abandoned' THEN 1 ELSE 0 END), 0)
+FROM cadences c
+CROSS JOIN actions a ON a.cadence_id = c.id AND a.state = 'completed' AND a.completed_at > ?3 AND a.completed_at <= ?4
+JOIN attempts t ON t.action_id = a.id
+WHERE c.deleted_at IS NULL
+  AND (?1 = '' OR c.status = ?1)
+  AND (?2 = '' OR c.id = ?2)
+  AND t.channel = 'call' AND t.disposition IN ('human', 'abandoned')
+GROUP BY a.cadence_id;
+
+-- name: abandonment_history
+-- The predictive pacer's ledger: live answers and abandoned calls per
+-- cadence and clock hour of completion (micros truncated to the hour), of
+-- the actions completed at or after ?1 (micros). Same access path as
+-- analytics_abandonment: one actions_cadence range per cadence.
+SELECT a.cadence_id, (a.completed_at / 3600000000) * 3600000000 AS hour, count(*),
+       coalesce(sum(CASE WHEN t.disposition = 'abandoned' THEN 1 ELSE 0 END), 0)
+FROM cadences c
+CROSS JOIN actions a ON a.cadence_id = c.id AND a.state = 'completed' AND a.completed_at >= ?1
+JOIN attempts t ON t.action_id = a.id
+WHERE c.deleted_at IS NULL
+  AND t.channel = 'call' AND t.disposition IN ('human', 'abandoned')
+GROUP BY a.cadence_id, hour
+ORDER BY a.cadence_id, hour;
