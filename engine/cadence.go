@@ -8,6 +8,7 @@
 package engine
 
 import (
+	"strings"
 	"time"
 )
 
@@ -276,8 +277,69 @@ type CallStep struct {
 	RingTimeout Duration `json:"ring_timeout,omitempty"`
 	// AMDProfile names an answering-machine detection profile
 	// (human_first, balanced, voicemail_drop); empty means balanced.
-	AMDProfile string  `json:"amd_profile,omitempty"`
-	OnHuman    OnHuman `json:"on_human"`
+	AMDProfile string `json:"amd_profile,omitempty"`
+	// DialMode says how the call waits for agents (issue 8); empty means
+	// progressive when a human is connected to a queue, agentless
+	// otherwise (see ResolvedDialMode).
+	DialMode DialMode `json:"dial_mode,omitempty"`
+	OnHuman  OnHuman  `json:"on_human"`
+}
+
+// DialMode is how a call step uses the agents of its queue.
+type DialMode string
+
+// Dial modes: agentless calls need no agent (a voicemail drop, a message,
+// an AI or IVR endpoint; a connect to a queue takes whoever is free, or
+// the safe-harbor message); preview lets an agent accept the contact
+// before the call is placed; progressive places a call only with an agent
+// reserved for it (1:1); predictive places more calls than free agents,
+// paced by the answer rate and the abandonment budget.
+const (
+	DialAgentless   DialMode = "agentless"
+	DialPreview     DialMode = "preview"
+	DialProgressive DialMode = "progressive"
+	DialPredictive  DialMode = "predictive"
+)
+
+// Valid reports whether m is a known dial mode ("" is not one).
+func (m DialMode) Valid() bool {
+	switch m {
+	case DialAgentless, DialPreview, DialProgressive, DialPredictive:
+		return true
+	}
+	return false
+}
+
+// AgentGated reports whether a call in mode m waits for an agent of its
+// queue: preview, progressive and predictive.
+func (m DialMode) AgentGated() bool {
+	return m == DialPreview || m == DialProgressive || m == DialPredictive
+}
+
+// ConnectQueue is the queue whose agents take a human who answers this
+// call: NAME of an on_human "queue:NAME" destination, or the cadence's
+// queue when the destination is empty; "" when the human is not connected
+// to a queue (a message, a SIP URI, an endpoint).
+func (c *CallStep) ConnectQueue(cadenceQueue string) string {
+	if c.OnHuman.Action != "" && c.OnHuman.Action != HumanConnect {
+		return ""
+	}
+	if name, ok := strings.CutPrefix(c.ConnectDestination(cadenceQueue), "queue:"); ok {
+		return name
+	}
+	return ""
+}
+
+// ResolvedDialMode is the step's dial mode with the default filled in:
+// progressive when a human is connected to a queue, agentless otherwise.
+func (c *CallStep) ResolvedDialMode(cadenceQueue string) DialMode {
+	switch {
+	case c.DialMode != "":
+		return c.DialMode
+	case c.ConnectQueue(cadenceQueue) != "":
+		return DialProgressive
+	}
+	return DialAgentless
 }
 
 // SMSStep configures a text message.

@@ -182,7 +182,8 @@ func decodeDefinitionNode(root *jsonNode) (Definition, FieldErrors) {
 // what is stored and exported says what will happen: runs.total 1,
 // runs.after.action idle, owner.assign round_robin, harassment use_business
 // when no own limits are set, timing.from previous_step, ring_timeout 15s,
-// amd_profile balanced, on_human.action connect. Window days are put in
+// amd_profile balanced, on_human.action connect, dial_mode as
+// CallStep.ResolvedDialMode says. Window days are put in
 // week order (mon first) and empty variable maps are dropped. It is
 // idempotent and never turns a valid definition invalid. An empty
 // on_human.destination stays empty: it means the cadence's queue at dial
@@ -225,6 +226,9 @@ func (d *Definition) Normalize() {
 			}
 			if c.OnHuman.Action == "" {
 				c.OnHuman.Action = HumanConnect
+			}
+			if c.DialMode == "" {
+				c.DialMode = c.ResolvedDialMode(d.Queue)
 			}
 			if len(c.Variables) == 0 {
 				c.Variables = nil

@@ -162,7 +162,7 @@ func TestMaximalDocumentIsCanonical(t *testing.T) {
 		"owner", "assign", "use_existing", "harassment", "use_business", "calls", "sms", "max", "period",
 		"steps", "type", "timing", "delay", "from", "call", "script", "variables", "caller_id",
 		"strategy", "pool", "number", "voicemail", "enabled", "asset", "retry", "attempts", "min_gap",
-		"ring_timeout", "amd_profile", "on_human", "destination", "template", "customize", "text",
+		"ring_timeout", "amd_profile", "dial_mode", "on_human", "destination", "template", "customize", "text",
 		"routing", "disposition", "when", "field", "op", "value", "max_times", "step", "default",
 	} {
 		require.True(t, seen[key], "maximal.json does not use %q", key)

@@ -15,23 +15,47 @@ import (
 //
 //	spec  = rule *( ";" rule )
 //	rule  = [ target "=" ] seq        target = E.164 number | "*"
-//	seq   = disposition *( "," disposition )
+//	seq   = item *( "," item )
+//	item  = disposition | "requeue:" duration
 //
 // Each number plays its own copy of its sequence, one disposition per call;
 // the last disposition repeats forever. A rule without a target, or with
 // "*", applies to every number without a rule of its own. Dispositions are
 // the system ones: human, voicemail, machine, no_answer, busy,
 // invalid_number, rejected, failed (never placed), abandoned, unknown.
+// "requeue:5m" is a call that was never placed because no agent was free:
+// the engine tries the same attempt again 5 minutes later.
 // Examples: "no_answer"; "busy,no_answer,human";
-// "+15551234567=busy,human;*=no_answer".
+// "+15551234567=busy,human;*=no_answer"; "requeue:5m,human".
 type OutcomeScript struct {
-	byPhone  map[string][]dialer.Disposition
-	fallback []dialer.Disposition
+	byPhone  map[string][]scriptedOutcome
+	fallback []scriptedOutcome
+}
+
+// scriptedOutcome is one item of a sequence: a disposition, or a requeue.
+type scriptedOutcome struct {
+	disposition dialer.Disposition
+	requeue     time.Duration
+}
+
+// parseScriptedOutcome reads one item of a sequence.
+func parseScriptedOutcome(s string) (scriptedOutcome, error) {
+	if d, ok := strings.CutPrefix(s, "requeue:"); ok {
+		dur, err := ParseDuration(d)
+		if err != nil || dur <= 0 {
+			return scriptedOutcome{}, fmt.Errorf("%q: want requeue:DURATION with a duration > 0, e.g. requeue:5m", s)
+		}
+		return scriptedOutcome{disposition: dialer.Failed, requeue: dur.D()}, nil
+	}
+	if !dialer.Disposition(s).Valid() {
+		return scriptedOutcome{}, fmt.Errorf("%q is not a system disposition or requeue:DURATION", s)
+	}
+	return scriptedOutcome{disposition: dialer.Disposition(s)}, nil
 }
 
 // ParseOutcomeScript reads the text form; "" means every call is no_answer.
 func ParseOutcomeScript(spec string) (*OutcomeScript, error) {
-	s := &OutcomeScript{byPhone: map[string][]dialer.Disposition{}, fallback: []dialer.Disposition{dialer.NoAnswer}}
+	s := &OutcomeScript{byPhone: map[string][]scriptedOutcome{}, fallback: []scriptedOutcome{{disposition: dialer.NoAnswer}}}
 	if strings.TrimSpace(spec) == "" {
 		return s, nil
 	}
@@ -45,13 +69,13 @@ func ParseOutcomeScript(spec string) (*OutcomeScript, error) {
 			target, seq = "*", rule
 		}
 		target = strings.TrimSpace(target)
-		var ds []dialer.Disposition
+		var ds []scriptedOutcome
 		for j, d := range strings.Split(seq, ",") {
-			d = strings.TrimSpace(d)
-			if !dialer.Disposition(d).Valid() {
-				return nil, fmt.Errorf("outcomes: rule %d, item %d: %q is not a system disposition", i+1, j+1, d)
+			o, err := parseScriptedOutcome(strings.TrimSpace(d))
+			if err != nil {
+				return nil, fmt.Errorf("outcomes: rule %d, item %d: %w", i+1, j+1, err)
 			}
-			ds = append(ds, dialer.Disposition(d))
+			ds = append(ds, o)
 		}
 		if target == "*" {
 			s.fallback = ds
@@ -90,11 +114,14 @@ func (d *ScriptedDialer) Dial(_ context.Context, c dialer.Call) dialer.Outcome {
 	n := d.calls[c.To]
 	d.calls[c.To]++
 	d.mu.Unlock()
-	disp := seq[min(n, len(seq)-1)]
+	o := seq[min(n, len(seq)-1)]
 	now := d.now()
-	out := dialer.Outcome{CallID: c.ID, To: c.To, Trunk: c.Trunk, Disposition: disp,
-		Timings: dialer.Timings{Queued: now}}
-	if disp != dialer.Failed {
+	out := dialer.Outcome{CallID: c.ID, To: c.To, Trunk: c.Trunk, Disposition: o.disposition,
+		Timings: dialer.Timings{Queued: now}, Requeue: o.requeue}
+	if o.requeue > 0 {
+		out.Detail = fmt.Sprintf("no agent of queue %q was free", c.Queue)
+	}
+	if o.disposition != dialer.Failed {
 		out.Timings.InviteSent = now
 	}
 	return out

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +27,9 @@ func TestParseOutcomeScript(t *testing.T) {
 		{"ringing", "", nil, "\"ringing\" is not a system disposition"},
 		{"12=busy", "", nil, "phone"},
 		{"busy;;*=human", "+12125550100", []dialer.Disposition{"human"}, ""},
+		{"requeue:5m,human", "+12125550100", []dialer.Disposition{"failed", "human"}, ""},
+		{"requeue:0s", "", nil, "want requeue:DURATION with a duration > 0"},
+		{"requeue:soon", "", nil, `"requeue:soon"`},
 	} {
 		s, err := ParseOutcomeScript(tc.spec)
 		if tc.err != "" {
@@ -38,6 +42,12 @@ func TestParseOutcomeScript(t *testing.T) {
 			out := d.Dial(t.Context(), dialer.Call{To: tc.phone})
 			require.Equal(t, w, out.Disposition, "%s call %d", tc.spec, i+1)
 			require.Equal(t, w != dialer.Failed, out.Placed())
+			if strings.HasPrefix(tc.spec, "requeue:") && i == 0 {
+				require.Equal(t, 5*time.Minute, out.Requeue)
+				require.NotEmpty(t, out.Detail)
+			} else {
+				require.Zero(t, out.Requeue)
+			}
 		}
 	}
 }
@@ -45,6 +55,7 @@ func TestParseOutcomeScript(t *testing.T) {
 func FuzzParseOutcomeScript(f *testing.F) {
 	f.Add("+15551234567=busy,human;*=no_answer")
 	f.Add("busy,no_answer")
+	f.Add("requeue:5m,human")
 	f.Fuzz(func(t *testing.T, spec string) {
 		s, err := ParseOutcomeScript(spec)
 		if err != nil {
@@ -53,6 +64,9 @@ func FuzzParseOutcomeScript(f *testing.F) {
 		out := NewScriptedDialer(s, time.Now).Dial(t.Context(), dialer.Call{To: "+12125550100"})
 		if !out.Disposition.Valid() {
 			t.Fatalf("invalid disposition %q", out.Disposition)
+		}
+		if out.Requeue < 0 || (out.Requeue > 0 && out.Placed()) {
+			t.Fatalf("requeue %v on a placed=%v call", out.Requeue, out.Placed())
 		}
 	})
 }

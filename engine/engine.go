@@ -145,6 +145,14 @@ type Options struct {
 	// Waker, when set, wakes this node's scheduler when another node
 	// schedules an action due now; the poll remains the fallback.
 	Waker Waker
+	// Owners, when set, assigns contact owners on enrollment into a
+	// cadence with a queue (owner.go); nil leaves owners as they are.
+	Owners OwnerAssigner
+	// SafeHarborAsset names the audio asset played when a person answers
+	// a call that connects to an agent and none can take it within 2 s:
+	// the recorded message the law requires on an abandoned call (seller,
+	// callback number, how to opt out). Empty: hang up without one.
+	SafeHarborAsset string
 }
 
 // Engine runs cadences: it enrolls contacts, plans every action at a lawful
@@ -152,26 +160,32 @@ type Options struct {
 // routes their outcomes. It is safe for concurrent use; several engines
 // (nodes) may share one store.
 type Engine struct {
-	store    ScheduleStore
-	dialer   Dialer
-	sms      Messenger
-	now      func() time.Time
-	log      *slog.Logger
-	planner  Planner
-	catalog  map[string]AgentDisposition
-	catList  []AgentDisposition
-	owner    string
-	lease    time.Duration
-	batch    int
-	conc     int
-	trunk    string
-	history  time.Duration
-	onEvent  func(Event)
-	eventsMu sync.Mutex
+	store  ScheduleStore
+	dialer Dialer
+	sms    Messenger
+	// safeHarbor is Options.SafeHarborAsset.
+	safeHarbor string
+	now        func() time.Time
+	log        *slog.Logger
+	planner    Planner
+	catalog    map[string]AgentDisposition
+	catList    []AgentDisposition
+	owner      string
+	lease      time.Duration
+	batch      int
+	conc       int
+	trunk      string
+	history    time.Duration
+	onEvent    func(Event)
+	eventsMu   sync.Mutex
 	// wake tells this node's scheduler that an action became due now
 	// (an enrollment, a retry at once), so it need not wait for its poll.
 	wake  chan struct{}
 	waker Waker
+	// owners assigns contact owners; agents records them (the store, when
+	// it keeps agents).
+	owners OwnerAssigner
+	agents AgentStore
 }
 
 // New builds an engine.
@@ -181,7 +195,8 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{store: o.Store, dialer: o.Dialer, sms: o.Messenger, now: o.Now, log: o.Logger, owner: o.Owner,
 		lease: o.Lease, batch: o.BatchSize, conc: o.Concurrency, trunk: o.Trunk, history: o.HistoryWindow, onEvent: o.OnEvent,
-		wake: make(chan struct{}, 1), waker: o.Waker}
+		wake: make(chan struct{}, 1), waker: o.Waker, owners: o.Owners, safeHarbor: o.SafeHarborAsset}
+	e.agents, _ = o.Store.(AgentStore)
 	if e.now == nil {
 		e.now = time.Now
 	}

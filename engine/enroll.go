@@ -127,6 +127,9 @@ func (e *Engine) Enroll(ctx context.Context, r EnrollRequest) (Enrollment, error
 	if err != nil {
 		return Enrollment{}, err
 	}
+	// The owner is chosen once the enrollment is durable (a refused one
+	// changes nobody's owner), before the scheduler is woken for it.
+	c = e.assignOwner(ctx, cad.Definition, cad.ID, c, now)
 	ev := e.event(EventEnrolled, now, c, en)
 	ev.Reason = fmt.Sprintf("cadence %q version %d", cad.Name, en.CadenceVersion)
 	e.emit(ev)

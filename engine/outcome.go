@@ -149,6 +149,60 @@ func (e *Engine) finishAttempt(ctx context.Context, ca ClaimedAction, dispositio
 	return nil
 }
 
+// BlockNoAgent is the block code of a call that was put back because no
+// agent of its queue could take it (dialer.Outcome.Requeue).
+const BlockNoAgent = "no_agent"
+
+// DispositionRequeued is recorded on an action whose call was never placed
+// for want of an agent: the same attempt is scheduled again and nothing of
+// it counts (no attempt, no limit, no routing).
+const DispositionRequeued = "requeued"
+
+// requeue puts a call that was not placed for want of an agent back in the
+// schedule: the same step and attempt, after the dialer's delay, moved to
+// the next lawful instant by the planner. Its attempt is forgotten (placed
+// false), so it counts against no limit; the claim-time check runs again
+// when it is due. The recorded block says why.
+func (e *Engine) requeue(ctx context.Context, ca ClaimedAction, after time.Duration, detail string) error {
+	c := ca.ClaimCandidate
+	now := e.now()
+	if detail == "" {
+		detail = "no agent could take the call"
+	}
+	pl, err := e.planner.Place(c.Definition, c.Contact, c.Action.Type, now.Add(after), now)
+	if err != nil {
+		return fmt.Errorf("requeue action %s: %w", c.Action.ID, err)
+	}
+	block := &BlockRecord{ContactID: c.Contact.ID, At: now, Code: BlockNoAgent, Reason: detail, NextEligible: pl.At}
+	var tail Tail
+	if pl.Stop {
+		block.Reason += "; " + pl.Block.Reason
+		tail = Tail{Finish: &Finish{Status: EnrollmentStopped, Reason: pl.Block.Reason}, Block: block}
+	} else {
+		if pl.Block != nil {
+			block.Reason += "; then " + pl.Block.Reason
+		}
+		plan := c.Plan
+		plan.RuleRetries = maps.Clone(c.Plan.RuleRetries)
+		tail = Tail{Block: block, Next: &NewAction{EnrollmentID: c.Enrollment.ID, Step: c.Action.Step, Type: c.Action.Type,
+			Attempt: c.Action.Attempt, DueAt: pl.At, Plan: plan}}
+	}
+	err = e.store.Complete(ctx, Completion{ActionID: c.Action.ID, Fence: ca.Fence, Disposition: DispositionRequeued, Now: now, Tail: tail})
+	if err != nil {
+		return fmt.Errorf("requeue action %s: %w", c.Action.ID, err)
+	}
+	ev := e.event(EventBlocked, now, c.Contact, c.Enrollment)
+	ev.ActionID, ev.Step, ev.Attempt, ev.Run = c.Action.ID, c.Action.Step, c.Action.Attempt, c.Plan.Run
+	ev.Code, ev.Reason, ev.Next = BlockNoAgent, block.Reason, block.NextEligible
+	e.emit(ev)
+	if tail.Next != nil {
+		e.dueNow(tail.Next.DueAt)
+	}
+	tail.Block = nil // reported above
+	e.reportTail(ctx, c, tail, now)
+	return nil
+}
+
 // reportTail emits the events of a tail: the block that moved the next
 // action, and the end of the enrollment.
 func (e *Engine) reportTail(_ context.Context, c ClaimCandidate, t Tail, now time.Time) {

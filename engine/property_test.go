@@ -29,8 +29,12 @@ type randomDialer struct {
 func (d *randomDialer) Dial(_ context.Context, c dialer.Call) dialer.Outcome {
 	d.mu.Lock()
 	disp := dialer.Dispositions[d.rng.IntN(len(dialer.Dispositions)-1)] // never "unknown" from a live dialer
+	requeue := time.Duration(0)
+	if d.rng.IntN(8) == 0 { // no agent: not placed, try again later without counting
+		disp, requeue = dialer.Failed, time.Duration(1+d.rng.IntN(90))*time.Minute
+	}
 	d.mu.Unlock()
-	out := dialer.Outcome{CallID: c.ID, To: c.To, Disposition: disp}
+	out := dialer.Outcome{CallID: c.ID, To: c.To, Disposition: disp, Requeue: requeue, Detail: "no agent"}
 	if disp != dialer.Failed {
 		out.Timings.InviteSent = d.now()
 	}
@@ -315,6 +319,13 @@ func propertyRun(t *testing.T, seed uint64, start time.Time, store engine.Schedu
 			}
 		}
 	}
+	requeued := 0
+	for _, ev := range events {
+		if ev.Type == engine.EventBlocked && ev.Code == engine.BlockNoAgent {
+			requeued++
+		}
+	}
+	require.Positive(t, requeued, "some calls were put back for want of an agent")
 	require.Equal(t, placed, attempts, "attempts table vs placed events")
 	require.Equal(t, crashed, unknown, "every call lost with its node ends as unknown, once")
 	require.Greater(t, windowChecks, 50, "the run placed enough actions to mean something")

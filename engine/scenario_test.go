@@ -25,7 +25,8 @@ import (
 //	update ALIAS FILE             save FILE as the cadence's new version
 //	status ALIAS active|inactive|archived
 //	contact PHONE key=value…      tz=, state=, zip=, first_name=, owner=, fields.X=
-//	outcomes SPEC                 what calls return (engine.ParseOutcomeScript)
+//	outcomes SPEC                 what calls return (engine.ParseOutcomeScript;
+//	                              "requeue:5m": not placed, no agent, try again in 5m)
 //	enroll [PHONE] [in ALIAS] at TIME
 //	enroll-fails [PHONE] [in ALIAS] at TIME ~SUBSTRING
 //	run until TIME                play the schedule on the simulated clock

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,7 +63,9 @@ func (e *Engine) claim(ctx context.Context, limit int) ([]ClaimedAction, error) 
 
 // process hands one claimed action to the dialer or the messenger and
 // records its outcome. The dialing mark goes down first: once it is set, a
-// lost lease means "unknown", never a second call.
+// lost lease means "unknown", never a second call. A call the dialer could
+// not place for want of an agent (Outcome.Requeue) is not routed: it is put
+// back as the same attempt (requeue).
 func (e *Engine) process(ctx context.Context, ca ClaimedAction) error {
 	c := ca.ClaimCandidate
 	if err := e.store.MarkDialing(ctx, c.Action.ID, ca.Fence, e.now()); err != nil {
@@ -78,25 +81,46 @@ func (e *Engine) process(ctx context.Context, ca ClaimedAction) error {
 	stopBeat := e.heartbeat(hctx, ca)
 	var disposition, detail string
 	var placed bool
+	var requeue time.Duration
+	var optOut bool
 	switch c.Action.Type {
 	case StepCall:
 		if e.dialer == nil {
 			disposition, detail = string(dialer.Failed), "no dialer configured"
 			break
 		}
+		c.Contact = e.ownerForAction(hctx, c)
 		out := e.dialer.Dial(hctx, e.buildCall(hctx, c))
 		disposition, placed = systemDisposition(out)
 		detail = out.Detail
+		if !placed {
+			requeue = out.Requeue
+		}
 	case StepSMS:
-		disposition, placed, detail = e.sendSMS(hctx, c)
+		c.Contact = e.ownerForAction(hctx, c)
+		disposition, placed, detail, optOut = e.sendSMS(hctx, c)
 	default:
 		disposition, detail = string(dialer.Failed), "unknown step type "+string(c.Action.Type)
 	}
 	stopBeat()
-	err := e.finishAttempt(hctx, ca, disposition, placed, detail)
+	ca.ClaimCandidate = c // with the owner the action went out from
+	var err error
+	if requeue > 0 {
+		err = e.requeue(hctx, ca, requeue, detail)
+	} else {
+		err = e.finishAttempt(hctx, ca, disposition, placed, detail)
+	}
 	if isConflict(err) {
 		e.log.Warn("lease lost before the outcome was recorded", "action_id", c.Action.ID, "disposition", disposition)
-		return nil
+		err = nil
+	}
+	if optOut {
+		// The gateway knows the person opted out (they replied STOP): the
+		// law wants every channel to stop, so the number goes on the
+		// do-not-call list, which stops all its enrollments.
+		if _, derr := e.AddDNC(hctx, c.Contact.Phone, "sms opt-out reported by the gateway: "+detail); derr != nil {
+			e.log.Error("add opted-out number to do-not-call", "action_id", c.Action.ID, "err", derr)
+		}
 	}
 	return err
 }
@@ -141,14 +165,42 @@ func (e *Engine) buildCall(ctx context.Context, c ClaimCandidate) dialer.Call {
 		switch cs.OnHuman.Action {
 		case HumanConnect:
 			call.OnHuman.Destination = cs.ConnectDestination(c.Definition.Queue)
+			call.SafeHarborAudio = e.audio(ctx, e.safeHarbor, c.Action.ID)
 		case HumanMessage:
 			call.OnHuman.Audio = e.audio(ctx, cs.OnHuman.Asset, c.Action.ID)
 		}
 		if cs.Voicemail.Enabled {
 			call.VoicemailAudio = e.audio(ctx, cs.Voicemail.Asset, c.Action.ID)
 		}
+		// What the live-agent layer needs: whom to wait for, what to show
+		// the agent, and whose contact it is.
+		call.Mode = string(cs.ResolvedDialMode(c.Definition.Queue))
+		call.Queue = cs.ConnectQueue(c.Definition.Queue)
+		call.Campaign = c.Enrollment.CadenceID
+		call.ContactName = contactName(c.Contact)
+		call.Owner = c.Contact.Owner
+		if cs.Script != "" {
+			vars := withOwnerName(TemplateValues(c.Definition, c.Action.Step-1, c.Contact), e.ownerName(ctx, c.Contact.Owner))
+			script, err := RenderScript(cs.Script, vars)
+			if err != nil {
+				// Validation keeps bad templates out; an old stored
+				// version may still hold one. The agent gets it raw.
+				e.log.Warn("render call script", "action_id", c.Action.ID, "err", err)
+				script = cs.Script
+			}
+			call.Script = script
+		}
 	}
 	return call
+}
+
+// contactName is how an agent sees the contact: first and last name, or
+// the phone number when the contact has no name.
+func contactName(c Contact) string {
+	if n := strings.TrimSpace(strings.TrimSpace(c.FirstName) + " " + strings.TrimSpace(c.LastName)); n != "" {
+		return n
+	}
+	return c.Phone
 }
 
 // audio loads an asset's samples; a missing asset is logged and the call
@@ -169,23 +221,40 @@ func (e *Engine) audio(ctx context.Context, name, actionID string) []int16 {
 	return pcm
 }
 
-// sendSMS renders and sends a text step.
-func (e *Engine) sendSMS(ctx context.Context, c ClaimCandidate) (disposition string, placed bool, detail string) {
+// sendSMS renders and sends a text step: the step's own text, a stored
+// template (seed 001), or the template customized in the step (its text).
+// optOut reports a gateway saying the recipient unsubscribed (replied
+// STOP): the caller puts the number on the do-not-call list.
+func (e *Engine) sendSMS(ctx context.Context, c ClaimCandidate) (disposition string, placed bool, detail string, optOut bool) {
 	step := c.Definition.Steps[c.Action.Step-1]
 	if e.sms == nil {
-		return SMSFailed, false, "no messenger configured"
+		return SMSFailed, false, "no messenger configured", false
 	}
-	if step.SMS == nil || step.SMS.Text == "" {
-		return SMSFailed, false, "stored SMS templates are not supported yet: the step needs its own text"
+	if step.SMS == nil {
+		return SMSFailed, false, "sms step without its sms settings", false
 	}
-	text, err := RenderScript(step.SMS.Text, TemplateValues(c.Definition, c.Action.Step-1, c.Contact))
+	body := step.SMS.Text
+	if step.SMS.Template != "" && !step.SMS.Customize {
+		ts, ok := e.store.(SMSTemplateStore)
+		if !ok {
+			return SMSFailed, false, "stored SMS templates need a store that keeps them", false
+		}
+		t, err := ts.GetSMSTemplate(ctx, step.SMS.Template)
+		if err != nil {
+			return SMSFailed, false, fmt.Sprintf("sms template %q: %v", step.SMS.Template, err), false
+		}
+		body = t.Text
+	}
+	vars := withOwnerName(TemplateValues(c.Definition, c.Action.Step-1, c.Contact), e.ownerName(ctx, c.Contact.Owner))
+	text, err := RenderScript(body, vars)
 	if err != nil {
-		return SMSFailed, false, err.Error()
+		return SMSFailed, false, err.Error(), false
 	}
 	if err := e.sms.Send(ctx, c.Contact.Phone, text); err != nil {
-		return SMSFailed, false, err.Error()
+		var oo interface{ OptOut() bool }
+		return SMSFailed, false, err.Error(), errors.As(err, &oo) && oo.OptOut()
 	}
-	return SMSSent, true, ""
+	return SMSSent, true, "", false
 }
 
 // RunDue claims and processes every action due now, Concurrency at a time,

@@ -134,7 +134,8 @@ var (
 // (one run), runs.after.action "" (idle), owner.assign "" (round_robin),
 // harassment {} (the business rules), timing.from "" (previous_step),
 // ring_timeout "0s" (15 s), amd_profile "" (balanced), on_human.action ""
-// (connect; the destination defaults to the cadence queue).
+// (connect; the destination defaults to the cadence queue), dial_mode ""
+// (progressive when a human is connected to a queue, else agentless).
 //
 // Routing dispositions are checked for shape only (a system disposition or
 // an agent code such as "appointment_set"): the agent catalog is the
@@ -477,7 +478,29 @@ func (v *defValidator) call(p string, c *CallStep) {
 	default:
 		v.add(p+".amd_profile", "unknown profile %q: want human_first, balanced or voicemail_drop", c.AMDProfile)
 	}
+	v.dialMode(p+".dial_mode", c)
 	v.onHuman(p+".on_human", c.OnHuman)
+}
+
+// dialMode checks a call step's dial mode: the agent-gated modes need a
+// human connected to a queue (the cadence's, or a queue: destination).
+func (v *defValidator) dialMode(p string, c *CallStep) {
+	m := c.DialMode
+	switch {
+	case m == "" || m == DialAgentless:
+		return
+	case !m.Valid():
+		v.add(p, "unknown mode %q: want agentless, preview, progressive or predictive", m)
+		return
+	}
+	switch h := c.OnHuman; {
+	case h.Action != "" && h.Action != HumanConnect:
+		v.add(p, "%s dialing connects a human to an agent: needs on_human.action connect (or use agentless)", m)
+	case h.Destination == "" && v.def.Queue == "":
+		// on_human.destination already says a destination is required.
+	case c.ConnectQueue(v.def.Queue) == "":
+		v.add(p, "%s dialing needs a queue's agents: set on_human.destination to queue:NAME, or leave it empty and set the cadence queue (or use agentless)", m)
+	}
 }
 
 func (v *defValidator) onHuman(p string, h OnHuman) {

@@ -262,6 +262,33 @@ func TestValidateDefinition(t *testing.T) {
 		{"on human unknown", func(d *Definition) { call0(d).OnHuman.Action = "transfer" },
 			[]string{`steps[0].call.on_human.action: unknown action "transfer": want connect or message`}},
 
+		// Dial modes.
+		{"dial modes with the cadence queue ok", func(d *Definition) {
+			call0(d).DialMode, d.Steps[1].Call.DialMode = DialPreview, DialPredictive
+		}, nil},
+		{"dial mode progressive to a queue destination ok", func(d *Definition) {
+			d.Queue = ""
+			call0(d).DialMode, call0(d).OnHuman.Destination = DialProgressive, "queue:closers"
+			d.Steps[1].Call.OnHuman.Destination = "sip:ai@bots.example.com"
+		}, nil},
+		{"dial mode agentless to a queue ok", func(d *Definition) { call0(d).DialMode = DialAgentless }, nil},
+		{"dial mode agentless message ok", func(d *Definition) {
+			call0(d).DialMode, call0(d).OnHuman = DialAgentless, OnHuman{Action: HumanMessage, Asset: "msg"}
+		}, nil},
+		{"dial mode unknown", func(d *Definition) { call0(d).DialMode = "autodial" },
+			[]string{`steps[0].call.dial_mode: unknown mode "autodial": want agentless, preview, progressive or predictive`}},
+		{"dial mode preview with a message", func(d *Definition) {
+			call0(d).DialMode, call0(d).OnHuman = DialPreview, OnHuman{Action: HumanMessage, Asset: "msg"}
+		}, []string{"steps[0].call.dial_mode: preview dialing connects a human to an agent: needs on_human.action connect (or use agentless)"}},
+		{"dial mode predictive to a SIP URI", func(d *Definition) {
+			d.Steps[1].Call.DialMode, d.Steps[1].Call.OnHuman.Destination = DialPredictive, "sip:closers@pbx.example.com"
+		}, []string{"steps[1].call.dial_mode: predictive dialing needs a queue's agents: set on_human.destination to queue:NAME, or leave it empty and set the cadence queue (or use agentless)"}},
+		{"dial mode without any queue reports the destination once", func(d *Definition) {
+			d.Queue = ""
+			call0(d).DialMode = DialProgressive
+			d.Steps[1].Call.OnHuman.Destination = "queue:closers"
+		}, []string{"steps[0].call.on_human.destination: required to connect a human: a sip: URI, queue:NAME or an endpoint such as PJSIP/agent-1 (or set the cadence queue, or use action message)"}},
+
 		// SMS steps.
 		{"sms template only ok", func(d *Definition) { d.Steps[2].SMS = &SMSStep{Template: "intro"} }, nil},
 		{"sms customized ok", func(d *Definition) {
