@@ -111,8 +111,8 @@ func (r *Roster) meanHandleDur() time.Duration {
 }
 
 // StateTimes returns, summed over all agents, how long they spent in each
-// state up to now (the current state counted up to now). Occupancy is
-// StateTimes[OnCall] divided by the sum over the Working states.
+// state up to now (the current state counted up to now). HandleOccupancy
+// (the contact-center occupancy) and Occupancy (talk only) are computed from it.
 func (r *Roster) StateTimes(now time.Time) map[State]time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -130,10 +130,30 @@ func (r *Roster) StateTimes(now time.Time) map[State]time.Duration {
 	return out
 }
 
-// Occupancy is time on call divided by working time (logged in and not
-// paused; wrap-up and idle time count as working, not on call), from
-// StateTimes. It is 0 when nobody worked.
+// Occupancy is talk occupancy: time on call divided by working time (logged
+// in and not paused; wrap-up, reserved and idle time count as working, not
+// on call), from StateTimes. It is 0 when nobody worked. It leaves after-call
+// work out of the numerator, so it is not what contact centers report as
+// occupancy; see HandleOccupancy.
 func Occupancy(times map[State]time.Duration) float64 {
+	return share(times, OnCall)
+}
+
+// HandleOccupancy is occupancy as contact centers define and report it:
+// handle time (talk plus after-call work, i.e. OnCall + WrapUp) divided by
+// working time (Available + Reserved + OnCall + WrapUp; Paused and LoggedOut
+// excluded), from StateTimes. After-call work is part of handling a contact
+// in the standard definitions (handle time = talk + hold + after-call work;
+// occupancy = handle time ÷ (handle time + available time), e.g. ICMI and
+// COPC usage), and an agent in wrap-up cannot take a call either. Reserved
+// time stays in the denominator only: it is an agent waiting for a dialed
+// call to be answered, which is idle time however short. It is 0 when
+// nobody worked.
+func HandleOccupancy(times map[State]time.Duration) float64 {
+	return share(times, OnCall, WrapUp)
+}
+
+func share(times map[State]time.Duration, busy ...State) float64 {
 	var working time.Duration
 	for s, d := range times {
 		if s.Working() {
@@ -143,5 +163,9 @@ func Occupancy(times map[State]time.Duration) float64 {
 	if working <= 0 {
 		return 0
 	}
-	return float64(times[OnCall]) / float64(working)
+	var num time.Duration
+	for _, s := range busy {
+		num += times[s]
+	}
+	return float64(num) / float64(working)
 }

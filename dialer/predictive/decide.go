@@ -23,7 +23,8 @@ const (
 
 // Config tunes Decide. Zero fields take the defaults named.
 type Config struct {
-	// Target is the abandonment ceiling the pacer aims for, below Limit.
+	// Target is the 30-day abandonment rate the pacer steers to, a ceiling
+	// below Limit that leaves a margin for the model's errors (see Decide).
 	// Default 0.025.
 	Target float64
 	// Limit is the legal 30-day ceiling. Default 0.03.
@@ -44,6 +45,12 @@ type Config struct {
 	// MinHumanRate floors the human-answer probability used, so a rate
 	// estimated near zero cannot unleash MaxRatio dials. Default 0.05.
 	MinHumanRate float64
+	// MaxBatchRate caps the abandon rate a decision may plan for while the
+	// 30-day window is below Target (the unspent budget), in [Target, Limit).
+	// Default Target + (Limit − Target)/2 (2.75 % with the defaults). Set it
+	// to Target to never plan above Target. See Decide for why a cap below
+	// Limit keeps every later window under Limit.
+	MaxBatchRate float64
 }
 
 // WithDefaults returns c with zero fields set to their defaults, or an error
@@ -67,6 +74,12 @@ func (c Config) WithDefaults() (Config, error) {
 	if c.MinHumanRate == 0 {
 		c.MinHumanRate = 0.05
 	}
+	if c.MaxBatchRate == 0 && c.Target > 0 && c.Limit > c.Target {
+		c.MaxBatchRate = c.Target + (c.Limit-c.Target)/2
+	}
+	if c.MaxBatchRate == 0 {
+		c.MaxBatchRate = c.Target
+	}
 	switch {
 	case !(c.Limit > 0 && c.Limit < 1):
 		return c, fmt.Errorf("limit: must be in (0, 1), got %v", c.Limit)
@@ -80,6 +93,8 @@ func (c Config) WithDefaults() (Config, error) {
 		return c, fmt.Errorf("min_headroom: must be ≥ 0, got %d", c.MinHeadroom)
 	case !(c.MinHumanRate > 0 && c.MinHumanRate <= 1):
 		return c, fmt.Errorf("min_human_rate: must be in (0, 1], got %v", c.MinHumanRate)
+	case !(c.MaxBatchRate >= c.Target && (c.MaxBatchRate < c.Limit || c.MaxBatchRate == c.Target)):
+		return c, fmt.Errorf("max_batch_rate: must be in [target=%v, limit=%v), got %v", c.Target, c.Limit, c.MaxBatchRate)
 	}
 	return c, nil
 }
@@ -103,8 +118,13 @@ type Input struct {
 	// Pacer counts each as P(person | unanswered at its age) ÷ HumanRate.
 	// A plain count is the cautious value.
 	InFlight float64
-	// HumanRate is the probability that one dial reaches a person.
+	// HumanRate is the probability that one dial reaches a person: the
+	// estimate, used to aim at the allowed rate.
 	HumanRate float64
+	// HumanRateHigh is an upper confidence bound of HumanRate, used by the
+	// hard-limit guard (an underestimate is what abandons calls). 0 (unset)
+	// or a value below HumanRate reads as HumanRate.
+	HumanRateHigh float64
 	// Abandoned and Live are the ledger's 30-day counts (Ledger.Rate).
 	Abandoned, Live int
 	// Calibration multiplies the model's expected abandons; 0 (unset)
@@ -147,29 +167,35 @@ type Decision struct {
 // The model. With N predictive calls in flight each reaching a person with
 // probability p, the number of human answers is H ~ Binomial(N, p). They are
 // met by A = Available + SoonFreeSure + w·(SoonFree − SoonFreeSure) agents
-// (w = SoonFreeWeight). Answers
-// beyond A find no agent and are abandoned, so a batch of N calls abandons
-// O(N) = E[(H − A)⁺] calls out of E[H] = N·p live answers, a rate
-// r(N) = O(N) / (N·p). For a fractional A = k + f, O is the linear
-// interpolation (1−f)·O(k) + f·O(k+1), exact because H is an integer.
+// (w = SoonFreeWeight). Answers beyond A find no agent
+// and are abandoned, so a batch of N calls abandons O(N) = E[(H − A)⁺] calls
+// out of E[H] = N·p live answers, a rate r(N) = O(N) / (N·p). For a
+// fractional A = k + f, O is the linear interpolation (1−f)·O(k) +
+// f·O(k+1), exact because H is an integer.
 //
 // r is non-decreasing in N: adding one call adds p·P(H_N ≥ A) to O, and that
 // increment grows with N, so O(N)/N is the mean of a non-decreasing sequence.
 // Decide therefore binary-searches the largest N in [Available, MaxRatio·A]
-// with r(N) ≤ τ and W + 3·√W ≤ Headroom(Limit) − MinHeadroom, where W is
-// O(N) computed with only the agents free now (no credit for soon-free
+// with r(N) ≤ τ (p = HumanRate, the estimate: the target is a mean) and
+// W + 3·√W ≤ Headroom(Limit) − MinHeadroom, where W is O(N) computed with
+// p = HumanRateHigh and only the agents free now (no credit for soon-free
 // ones, which are an estimate): the abandons of everything in flight, with a
 // Poisson-like three-sigma margin, must fit under the hard limit with
-// MinHeadroom to spare even if no busy agent frees up in time. N = Available
-// is always allowed: H ≤ N ≤ Available leaves no overflow.
+// MinHeadroom to spare even if the answer rate is at its upper bound and no
+// busy agent frees up in time. N = Available is always allowed: H ≤ N ≤
+// Available leaves no overflow.
 //
-// The allowed rate τ is Target while the ledger's 30-day rate is at or below
-// Target. Above it, τ shrinks linearly to 0 at Limit,
-// τ = Target·(Limit − rate)/(Limit − Target), so new calls pull the window
-// back down before it reaches the limit. τ is a per-batch rate and never
-// exceeds Target even when the window has spare budget: budget earned by old
-// calls leaves the window with them, so spending it now could push a later
-// window over the limit.
+// The allowed rate τ (allowedRate) follows the ledger's 30-day rate, the
+// budget: at Target it is Target. Above Target it shrinks linearly to 0 at
+// Limit, so new calls pull the window back down before it reaches the limit.
+// Below Target the window has unspent budget, and τ rises linearly to
+// MaxBatchRate at Target − (Limit − Target) (2 % with the defaults): the
+// 30-day rate is then steered to Target from both sides instead of settling
+// wherever the model's bias leaves it. Spending old budget is safe because
+// τ never exceeds MaxBatchRate < Limit: budget earned by old calls leaves the
+// window with them, but a window made only of batches planned at ≤
+// MaxBatchRate is itself expected at ≤ MaxBatchRate, and the margin to Limit,
+// the throttle above Target and the hard guard absorb the model's errors.
 //
 // The model can be wrong (agents counted as soon free who are not, a wrong
 // answer rate): Input.Calibration scales O(N) in the target check, and
@@ -203,9 +229,8 @@ func Decide(cfg Config, in Input) Decision {
 		return progressive("warmup_or_budget")
 	}
 	d.Mode, d.Reason = Predictive, "ok"
-	d.AllowedRate = cfg.Target
+	d.AllowedRate = allowedRate(cfg, rate)
 	if rate > cfg.Target {
-		d.AllowedRate = cfg.Target * (cfg.Limit - rate) / (cfg.Limit - cfg.Target)
 		d.Reason = "over_target"
 	}
 	if d.Agents <= 0 {
@@ -213,6 +238,7 @@ func Decide(cfg Config, in Input) Decision {
 		return d
 	}
 	p := min(max(in.HumanRate, cfg.MinHumanRate), 1)
+	pHigh := min(max(in.HumanRateHigh, p), 1)
 	lo := max(in.Available, 0)
 	hi := max(int(math.Floor(cfg.MaxRatio*d.Agents)), lo)
 	budget := float64(room - cfg.MinHeadroom)
@@ -224,9 +250,12 @@ func Decide(cfg Config, in Input) Decision {
 	now := float64(max(in.Available, 0))
 	ok := func(n int) bool {
 		// Hard limit: only agents free now count, no soon-free credit.
-		worst := guardCalib * overflow(n, p, now)
-		if worst+3*math.Sqrt(worst) > budget {
-			return false
+		// overflow ≤ n·p: when even that fits, skip the sum.
+		if worst := guardCalib * float64(n) * pHigh; worst+3*math.Sqrt(worst) > budget {
+			worst = guardCalib * overflow(n, pHigh, now)
+			if worst+3*math.Sqrt(worst) > budget {
+				return false
+			}
 		}
 		return calib*overflow(n, p, d.Agents) <= d.AllowedRate*float64(n)*p
 	}
@@ -245,6 +274,22 @@ func Decide(cfg Config, in Input) Decision {
 		d.ExpectedAbandonRate = calib * overflow(d.Target, p, d.Agents) / (float64(d.Target) * p)
 	}
 	return d
+}
+
+// allowedRate is τ, the abandon rate a decision may plan for when the
+// window's rate is rate (see Decide): MaxBatchRate up to Target − (Limit −
+// Target), Target at Target, 0 at Limit, linear in between.
+func allowedRate(cfg Config, rate float64) float64 {
+	band := cfg.Limit - cfg.Target
+	switch {
+	case rate >= cfg.Limit:
+		return 0
+	case rate > cfg.Target:
+		return cfg.Target * (cfg.Limit - rate) / band
+	case band <= 0 || rate <= cfg.Target-band:
+		return cfg.MaxBatchRate
+	}
+	return cfg.Target + (cfg.MaxBatchRate-cfg.Target)*(cfg.Target-rate)/band
 }
 
 // overflow returns E[(H − a)⁺] for H ~ Binomial(n, p) and a real a ≥ 0.

@@ -72,7 +72,12 @@ func TestOverflowRateIsMonotone(t *testing.T) {
 func TestConfigDefaultsAndValidation(t *testing.T) {
 	t.Parallel()
 	c := defaults(t)
+	require.InDelta(t, 0.0275, c.MaxBatchRate, 1e-15, "halfway from target to limit")
+	c.MaxBatchRate = 0
 	require.Equal(t, Config{Target: 0.025, Limit: 0.03, MaxRatio: 3, SoonFreeWeight: 0.5, MinHeadroom: 2, MinHumanRate: 0.05}, c)
+	same, err := Config{Target: 0.03}.WithDefaults()
+	require.NoError(t, err)
+	require.Equal(t, 0.03, same.MaxBatchRate, "target at the limit leaves nothing above it")
 	for _, b := range []struct {
 		c    Config
 		want string
@@ -83,6 +88,8 @@ func TestConfigDefaultsAndValidation(t *testing.T) {
 		{Config{SoonFreeWeight: 2}, "soon_free_weight"},
 		{Config{MinHeadroom: -1}, "min_headroom"},
 		{Config{MinHumanRate: -0.1}, "min_human_rate"},
+		{Config{MaxBatchRate: 0.02}, "max_batch_rate: must be in [target=0.025, limit=0.03), got 0.02"},
+		{Config{MaxBatchRate: 0.03}, "max_batch_rate"},
 	} {
 		_, err := b.c.WithDefaults()
 		require.ErrorContains(t, err, b.want)
@@ -130,7 +137,8 @@ func TestDecideTable(t *testing.T) {
 				require.Equal(t, Predictive, d.Mode)
 				require.Greater(t, d.Target, 10)
 				require.Equal(t, d.Target, d.Dial)
-				require.LessOrEqual(t, d.ExpectedAbandonRate, cfg.Target)
+				require.LessOrEqual(t, d.ExpectedAbandonRate, d.AllowedRate)
+				require.InDelta(t, cfg.MaxBatchRate, d.AllowedRate, 1e-12, "1 %% window: unspent budget")
 				require.InDelta(t, float64(d.Target)/10, d.Ratio, 1e-12)
 			}},
 		{"calls in flight are subtracted", with(func(in *Input) { in.Available = 10; in.InFlight = 7.4 }),
@@ -187,12 +195,88 @@ func TestDecideThrottlesAboveTarget(t *testing.T) {
 		targets = append(targets, d.Target)
 		require.LessOrEqual(t, d.ExpectedAbandonRate, d.AllowedRate+1e-12)
 	}
-	require.Equal(t, targets[0], targets[1], "at or under target: full allowance")
+	require.Greater(t, targets[0], targets[1], "well under target: the unspent budget allows more")
 	require.Greater(t, targets[1], targets[2])
 	require.Greater(t, targets[2], targets[3])
 	require.GreaterOrEqual(t, targets[3], 20, "never below one call per free agent")
 	in.Abandoned = 2750
 	require.InDelta(t, 0.025*0.25/0.5, Decide(cfg, in).AllowedRate, 1e-12)
+}
+
+func TestAllowedRate(t *testing.T) {
+	t.Parallel()
+	cfg := defaults(t) // target 2.5 %, limit 3 %, max batch 2.75 %
+	for _, c := range []struct{ window, want float64 }{
+		{0, 0.0275},
+		{0.015, 0.0275},
+		{0.02, 0.0275},    // target − (limit − target): full unspent-budget allowance
+		{0.0225, 0.02625}, // halfway back to target
+		{0.025, 0.025},    // at target
+		{0.0275, 0.0125},  // halfway to the limit
+		{0.029, 0.005},    // close to the limit
+		{0.03, 0},         // at the limit
+		{0.05, 0},         // above it
+	} {
+		require.InDeltaf(t, c.want, allowedRate(cfg, c.window), 1e-12, "window %v", c.window)
+	}
+	// Never above MaxBatchRate (< Limit), never negative, non-increasing.
+	prev := math.Inf(1)
+	for r := 0.0; r <= 0.04; r += 0.0001 {
+		a := allowedRate(cfg, r)
+		require.LessOrEqual(t, a, cfg.MaxBatchRate)
+		require.GreaterOrEqual(t, a, 0.0)
+		require.LessOrEqual(t, a, prev+1e-15)
+		prev = a
+	}
+	// MaxBatchRate = Target restores a flat ceiling below target.
+	flat := cfg
+	flat.MaxBatchRate = flat.Target
+	require.Equal(t, flat.Target, allowedRate(flat, 0.01))
+	// Target = Limit: no band on either side.
+	edge, err := Config{Target: 0.03}.WithDefaults()
+	require.NoError(t, err)
+	require.Equal(t, 0.03, allowedRate(edge, 0.01))
+	require.Zero(t, allowedRate(edge, 0.03))
+}
+
+func TestDecideSpendsUnspentBudget(t *testing.T) {
+	t.Parallel()
+	cfg := defaults(t)
+	cfg.MaxRatio = 10 // keep the cap out of the way
+	in := Input{Mode: Predictive, Available: 20, SoonFree: 4, HumanRate: 0.2, Live: 100000}
+	in.Abandoned = 1500 // 1.5 %: half the 30-day budget unspent
+	low := Decide(cfg, in)
+	in.Abandoned = 2500 // at target
+	at := Decide(cfg, in)
+	require.InDelta(t, cfg.MaxBatchRate, low.AllowedRate, 1e-12)
+	require.InDelta(t, cfg.Target, at.AllowedRate, 1e-12)
+	require.Greater(t, low.Target, at.Target)
+	require.LessOrEqual(t, low.ExpectedAbandonRate, cfg.MaxBatchRate)
+	require.Greater(t, low.ExpectedAbandonRate, cfg.Target, "the extra calls are really planned above target")
+	require.Equal(t, "ok", low.Reason)
+	// Without the extra allowance the decision is the one at target.
+	cfg.MaxBatchRate = cfg.Target
+	in.Abandoned = 1500
+	require.Equal(t, at.Target, Decide(cfg, in).Target)
+}
+
+func TestDecideGuardUsesUpperBound(t *testing.T) {
+	t.Parallel()
+	cfg := defaults(t)
+	// 5 abandons fit under 3 %, 2 kept spare: the guard binds. A higher
+	// upper bound of the answer rate must give fewer calls, the target
+	// check (on the estimate) being far from binding.
+	in := Input{Mode: Predictive, Available: 3, SoonFree: 40, HumanRate: 0.2, Abandoned: 25, Live: 1000}
+	base := Decide(cfg, in)
+	in.HumanRateHigh = 0.1 // below the estimate: reads as the estimate
+	require.Equal(t, base, Decide(cfg, in))
+	in.HumanRateHigh = 0.3
+	high := Decide(cfg, in)
+	require.Less(t, high.Target, base.Target)
+	w := overflow(high.Target, 0.3, 3)
+	require.LessOrEqual(t, w+3*math.Sqrt(w), 3.0)
+	w = overflow(high.Target+1, 0.3, 3)
+	require.Greater(t, w+3*math.Sqrt(w), 3.0, "the guard is what binds")
 }
 
 func TestDecideHardGuardIgnoresSoonFree(t *testing.T) {

@@ -23,9 +23,13 @@ type Estimates struct {
 	// InitialTimeToAnswer is the dial-to-answer time assumed before any
 	// answer. Default 15 s.
 	InitialTimeToAnswer time.Duration
-	// Z adds Z standard errors to the estimated human-answer rate before
-	// pacing on it (the rate is uncertain, and an underestimate is what
-	// abandons calls). Default 1; negative means 0.
+	// Z sets the upper confidence bound of the human-answer rate that the
+	// hard-limit guard uses: estimate + Z standard errors of the EWMA,
+	// √(p(1−p)·α/(2−α)) once warmed up (an underestimate is what abandons
+	// calls). Default 2 (about 97.7 % one-sided); negative means 0. The
+	// target check paces on the estimate itself: the target is a mean over
+	// many decisions, and a bias there would only move where the 30-day
+	// rate settles, which the budget controller (see Decide) corrects anyway.
 	Z float64
 }
 
@@ -40,7 +44,7 @@ func (e Estimates) withDefaults() (Estimates, error) {
 		e.InitialTimeToAnswer = 15 * time.Second
 	}
 	if e.Z == 0 {
-		e.Z = 1
+		e.Z = 2
 	}
 	if e.Z < 0 {
 		e.Z = 0
@@ -226,7 +230,7 @@ func (p *Pacer) inFlightEquivalent(e *estimate, now time.Time, dialed []time.Tim
 // maxCalibration], becomes Input.Calibration: a model that underestimates
 // abandons is corrected by what happens, and one that overestimates them
 // (the binomial snapshot is pessimistic: answers spread over the ring time
-// while agents keep freeing up) may dial somewhat more towards Target.
+// while agents keep freeing up) may dial somewhat more, towards the allowed rate.
 // Loosening never reaches the hard-limit guard (see Decide).
 func (p *Pacer) RecordLive(campaign string, at time.Time, abandoned bool) {
 	p.mu.Lock()
@@ -256,8 +260,9 @@ func calibration(e *estimate) float64 {
 	return min(max((e.seenAb+calibrationPrior)/(e.predAb+calibrationPrior), minCalibration), maxCalibration)
 }
 
-// HumanRate returns the campaign's estimated human-answer rate and the
-// cautious value Decide is given (estimate + Z standard errors).
+// HumanRate returns the campaign's estimated human-answer rate and its
+// upper confidence bound (estimate + Z standard errors), which Decide is
+// given as Input.HumanRate and Input.HumanRateHigh.
 func (p *Pacer) HumanRate(campaign string) (estimate, cautious float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -295,13 +300,15 @@ type Agents struct {
 func (p *Pacer) Decide(campaign string, now time.Time, mode Mode, ag Agents, inFlight []time.Time) Decision {
 	p.mu.Lock()
 	e := p.campaign(campaign)
-	rate := p.cautious(e)
+	rate, high := e.human, p.cautious(e)
 	equiv := p.inFlightEquivalent(e, now, inFlight)
 	calib := calibration(e)
+	in := Input{Mode: mode, Available: ag.Available, SoonFree: ag.SoonFree, SoonFreeSure: ag.SoonFreeSure, InFlight: equiv,
+		HumanRate: rate, HumanRateHigh: high, Calibration: calib}
 	p.mu.Unlock()
 	a, l, r := p.ledger.Rate(campaign, now)
-	d := Decide(p.cfg, Input{Mode: mode, Available: ag.Available, SoonFree: ag.SoonFree, SoonFreeSure: ag.SoonFreeSure, InFlight: equiv,
-		HumanRate: rate, Abandoned: a, Live: l, Calibration: calib})
+	in.Abandoned, in.Live = a, l
+	d := Decide(p.cfg, in)
 	p.mu.Lock()
 	e.lastPred = d.ExpectedAbandonRate / calib // the model's own prediction, before calibration
 	p.mu.Unlock()

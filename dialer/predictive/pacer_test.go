@@ -54,8 +54,8 @@ func TestPacerLearnsRates(t *testing.T) {
 	}
 	est, cautious = p.HumanRate("c")
 	require.InDelta(t, 0.2, est, 0.02)
-	require.InDelta(t, math.Sqrt(est*(1-est)/199), cautious-est, 1e-9) // cautious = est + Z·σ, Z = 1, n capped at 2/α − 1
-	require.InDelta(t, 16, p.Window("c").Seconds(), 1)                 // 2 of 5 answers at 10 s, 3 at 20 s
+	require.InDelta(t, 2*math.Sqrt(est*(1-est)/199), cautious-est, 1e-9) // cautious = est + Z·σ, Z = 2, n capped at 2/α − 1 (σ of the EWMA)
+	require.InDelta(t, 16, p.Window("c").Seconds(), 1)                   // 2 of 5 answers at 10 s, 3 at 20 s
 	other, _ := p.HumanRate("d")
 	require.Equal(t, 0.3, other, "estimates are per campaign")
 }
@@ -165,4 +165,35 @@ cadenza_predictive_abandon_headroom{campaign="cad-1"} 20
 	_, lv, _ := p.Ledger().Rate("cad-1", now)
 	require.Zero(t, lv)
 	require.Equal(t, 0.025, p.Config().Target)
+}
+
+// BenchmarkPacerDecide is one decision as the dialer makes it: estimates
+// learned, 40 calls in flight at various ages, a ledger with a month of
+// history.
+func BenchmarkPacerDecide(b *testing.B) {
+	p, err := NewPacer(Config{}, Estimates{}, NewLedger(), nil)
+	require.NoError(b, err)
+	for i := range 2000 {
+		switch i % 10 {
+		case 0, 1:
+			p.ObserveDial("c", DialOutcome{Human: true, Answered: true, TimeToAnswer: time.Duration(5+i%20) * time.Second})
+		case 2, 3, 4:
+			p.ObserveDial("c", DialOutcome{Answered: true, TimeToAnswer: time.Duration(5+i%20) * time.Second})
+		default:
+			p.ObserveDial("c", DialOutcome{})
+		}
+	}
+	now := day0.Add(Window)
+	for i := range 20000 {
+		p.RecordLive("c", now.Add(-time.Duration(i)*2*time.Minute), i%50 == 0)
+	}
+	inFlight := make([]time.Time, 40)
+	for i := range inFlight {
+		inFlight[i] = now.Add(-time.Duration(i%25) * time.Second)
+	}
+	ag := Agents{Available: 3, SoonFree: 6, SoonFreeSure: 2}
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Decide("c", now, Predictive, ag, inFlight)
+	}
 }
