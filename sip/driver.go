@@ -193,8 +193,10 @@ func (d *Driver) Start(_ context.Context) error {
 		return fmt.Errorf("sip driver: server: %w", err)
 	}
 	if uc, ok := udpConn.(*net.UDPConn); ok {
-		_ = uc.SetReadBuffer(4 << 20) // signalling bursts at hundreds of calls per second
+		_ = uc.SetReadBuffer(sipReadBuffer) // signalling bursts at hundreds of calls per second
+		checkReadBuffer(d.log, "SIP", uc, sipReadBuffer)
 	}
+	checkRTPReadBuffer(d.log, d.ip)
 	port := udpConn.LocalAddr().(*net.UDPAddr).Port
 	var tlsLn net.Listener
 	if d.opts.TLSListenAddr != "" {

@@ -410,7 +410,7 @@ func (l *leg) answered() {
 		over = true
 		select {
 		case <-keepalive.C:
-			l.media.keepalive()
+			l.media.idleKeepalive(keepaliveEvery)
 			over = false
 		case <-l.farBye:
 			by, detail = "far_end", "far end hung up"

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,7 @@ const (
 	frameDuration    = 20 * time.Millisecond
 	rtpHeaderSize    = 12
 	socketReadBuffer = 256 << 10 // absorbs bursts when the receive goroutine is descheduled under load
+	sipReadBuffer    = 4 << 20   // the signalling socket: bursts at hundreds of calls per second
 	jitterDepth      = 3
 )
 
@@ -61,8 +64,34 @@ func listenRTP(ap netip.AddrPort) (*net.UDPConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	_ = c.SetReadBuffer(socketReadBuffer) // best effort: the kernel caps it at rmem_max
+	_ = c.SetReadBuffer(socketReadBuffer) // best effort: the kernel caps it at rmem_max (checkRTPReadBuffer says so once)
 	return c, nil
+}
+
+// checkRTPReadBuffer opens one RTP socket as the calls will and warns when
+// the kernel granted less receive buffer than we ask for: under load the
+// receive goroutines are descheduled for a while and a small buffer then
+// drops packets (netstat -su: "receive buffer errors").
+func checkRTPReadBuffer(log *slog.Logger, ip netip.Addr) {
+	c, err := listenRTP(netip.AddrPortFrom(ip, 0))
+	if err != nil {
+		return // the calls will report it
+	}
+	defer c.Close()
+	checkReadBuffer(log, "RTP", c, socketReadBuffer)
+}
+
+// checkReadBuffer warns when c got less than want bytes of receive buffer.
+func checkReadBuffer(log *slog.Logger, what string, c *net.UDPConn, want int) {
+	got, err := readBufferSize(c)
+	if err != nil {
+		return
+	}
+	// Linux reports double the usable size; other kernels report it as is.
+	if got < want {
+		log.Warn("UDP receive buffer smaller than requested: raise the kernel's cap (Linux: sysctl -w net.core.rmem_max=4194304) or expect packet loss under load",
+			"socket", what, "requested_bytes", want, "granted_bytes", got)
+	}
 }
 
 // mediaCounters are the per-trunk RTP counters (nil-safe).
@@ -82,9 +111,11 @@ type media struct {
 	latched atomic.Bool
 	sendPT  atomic.Uint32
 
-	// Receive side, owned by the receive goroutine.
-	jb  *jitterBuffer
-	pcm []int16
+	// Receive side, owned by the receive goroutine. emit is m.deliver,
+	// bound once: a method value made per packet would allocate.
+	jb   *jitterBuffer
+	pcm  []int16
+	emit emitFunc
 
 	// Send side, serialized by playMu.
 	playMu  sync.Mutex
@@ -96,6 +127,7 @@ type media struct {
 
 	received atomic.Uint64
 	sent     atomic.Uint64
+	lastSend atomic.Int64 // UnixNano of the last packet out
 
 	// tap, when set, also receives the decoded audio: a bridge relays it to
 	// the other leg (connect.go). It runs on the receive goroutine.
@@ -104,6 +136,7 @@ type media struct {
 	// (the bridge sends its own keepalive when the relay is idle).
 	bridged atomic.Bool
 
+	closing   atomic.Bool
 	closeOnce sync.Once
 	done      chan struct{} // closed when the receive goroutine exits
 }
@@ -114,13 +147,16 @@ func newMedia(conn *net.UDPConn, onAudio func([]int16), cnt mediaCounters) *medi
 		onAudio: onAudio,
 		cnt:     cnt,
 		jb:      newJitterBuffer(jitterDepth),
-		pcm:     make([]int16, 0, maxPayload+maxGapFill*frameSamples),
+		// One 20 ms frame; deliver grows it (once) for longer packets or
+		// silence standing in for lost ones.
+		pcm:     make([]int16, 0, frameSamples),
 		seq:     uint16(rand.Uint32()),
 		ssrc:    rand.Uint32(),
 		tsBase:  rand.Uint32(),
 		started: time.Now(),
 		done:    make(chan struct{}),
 	}
+	m.emit = m.deliver
 	m.sendPT.Store(uint32(PayloadPCMU))
 	go m.receive()
 	return m
@@ -147,31 +183,45 @@ func (m *media) receive() {
 	for {
 		n, src, err := m.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
+			if m.closing.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+				// close: take in what has already arrived, then stop
+				// (the raw read needs the deadline lifted).
+				_ = m.conn.SetReadDeadline(time.Time{})
+				drainSocket(m.conn, buf, func(p []byte) { m.handle(&pkt, p, netip.AddrPort{}) })
+				return
+			}
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
-		if err := pkt.Unmarshal(buf[:n]); err != nil || pkt.Version != 2 {
-			continue
-		}
-		m.received.Add(1)
-		if m.cnt.in != nil {
-			m.cnt.in.Add(1)
-		}
-		if !m.latched.Load() {
-			src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-			m.remote.Store(&src)
-			m.latched.Store(true)
-		}
-		lost, late := m.jb.Lost, m.jb.Late
-		m.jb.push(pkt.SequenceNumber, pkt.PayloadType, pkt.Payload, m.deliver)
-		if m.cnt.lost != nil && m.jb.Lost != lost {
-			m.cnt.lost.Add(float64(m.jb.Lost - lost))
-		}
-		if m.cnt.late != nil && m.jb.Late != late {
-			m.cnt.late.Add(float64(m.jb.Late - late))
-		}
+		m.handle(&pkt, buf[:n], src)
+	}
+}
+
+// handle takes one datagram from src (invalid src: do not latch).
+func (m *media) handle(pkt *rtp.Packet, p []byte, src netip.AddrPort) {
+	if err := pkt.Unmarshal(p); err != nil || pkt.Version != 2 {
+		return
+	}
+	m.received.Add(1)
+	if m.cnt.in != nil {
+		m.cnt.in.Add(1)
+	}
+	if src.IsValid() && !m.latched.Load() {
+		// A fresh variable: taking src's address would move src to the
+		// heap on every packet, not just the first.
+		ap := netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+		m.remote.Store(&ap)
+		m.latched.Store(true)
+	}
+	lost, late := m.jb.Lost, m.jb.Late
+	m.jb.push(pkt.SequenceNumber, pkt.PayloadType, pkt.Payload, m.emit)
+	if m.cnt.lost != nil && m.jb.Lost != lost {
+		m.cnt.lost.Add(float64(m.jb.Lost - lost))
+	}
+	if m.cnt.late != nil && m.jb.Late != late {
+		m.cnt.late.Add(float64(m.jb.Late - late))
 	}
 }
 
@@ -271,6 +321,20 @@ func (m *media) keepalive() {
 		return
 	}
 	defer m.playMu.Unlock()
+	m.sendSilence()
+}
+
+// idleKeepalive is keepalive for a periodic timer: it sends only when
+// nothing went out for every (a Play that just ended keeps the path open
+// as well as a silence packet does).
+func (m *media) idleKeepalive(every time.Duration) {
+	if last := m.lastSend.Load(); last != 0 && time.Since(time.Unix(0, last)) < every-every/10 {
+		return
+	}
+	m.keepalive()
+}
+
+func (m *media) sendSilence() {
 	var silence [frameSamples]int16
 	ts := m.tsBase + uint32(time.Since(m.started).Nanoseconds()*sampleRate/int64(time.Second))
 	_ = m.writeFrame(silence[:], ts, false)
@@ -299,6 +363,7 @@ func (m *media) writeFrame(pcm []int16, ts uint32, marker bool) error {
 		return err
 	}
 	m.sent.Add(1)
+	m.lastSend.Store(time.Now().UnixNano())
 	if m.cnt.out != nil {
 		m.cnt.out.Add(1)
 	}
@@ -306,10 +371,17 @@ func (m *media) writeFrame(pcm []int16, ts uint32, marker bool) error {
 }
 
 // close stops the receive goroutine and releases the port; it waits for
-// the goroutine so onAudio is never called after close returns.
+// the goroutine so onAudio is never called after close returns. Packets
+// that arrived before close are still taken in (counted, delivered): a
+// receive goroutine running behind under load would otherwise leave them
+// unread in the socket and they would look lost.
 func (m *media) close() {
 	m.closeOnce.Do(func() {
-		_ = m.conn.Close()
+		m.closing.Store(true)
+		if err := m.conn.SetReadDeadline(time.Now()); err != nil {
+			_ = m.conn.Close()
+		}
 		<-m.done
+		_ = m.conn.Close()
 	})
 }

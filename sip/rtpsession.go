@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/netip"
 	"time"
@@ -60,3 +61,8 @@ func (s *RTPSession) Stats() RTPStats {
 	}
 	return st
 }
+
+// CheckRTPReadBuffer opens one RTP socket on ip as sessions do and logs a
+// warning when the kernel granted less receive buffer than we ask for
+// (Linux caps it at net.core.rmem_max): under load that loses packets.
+func CheckRTPReadBuffer(log *slog.Logger, ip netip.Addr) { checkRTPReadBuffer(log, ip) }

@@ -118,6 +118,7 @@ func (s *Simulator) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.rtp.Close()
 		st := c.rtp.Stats()
 		c.rec.PacketsIn, c.rec.PacketsOut = st.Received, st.Sent
+		c.rec.RTPLost, c.rec.RTPLate = st.Lost, st.Late
 		c.mu.Lock()
 		c.rec.CallerVoicedMS = int64(c.voiced) * 1000 / 8000
 		c.mu.Unlock()

@@ -45,9 +45,13 @@ type CallRecord struct {
 	AgentReceivedMS  int64     `json:"agent_received_ms,omitempty"`
 	AgentHeardCaller bool      `json:"agent_heard_caller,omitempty"`
 	AgentGreeted     time.Time `json:"agent_greeted,omitzero"`
-	// RTP packets received from and sent to the caller.
+	// RTP packets received from and sent to the caller, and of those
+	// received, the gaps the reorder buffer gave up on (lost) and the ones
+	// that came after their turn or twice (late).
 	PacketsIn  uint64 `json:"rtp_packets_in"`
 	PacketsOut uint64 `json:"rtp_packets_out"`
+	RTPLost    uint64 `json:"rtp_lost,omitempty"`
+	RTPLate    uint64 `json:"rtp_late,omitempty"`
 }
 
 // callLog writes records as JSON lines and keeps the last max of them for

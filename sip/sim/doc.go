@@ -52,7 +52,10 @@
 // code, answer and hang-up times and who hung up; for voicemail the beep's
 // start and end, when the caller's message started relative to the beep's
 // end (message_start_ms, negative when it started early), how long it was
-// (message_ms) and whether it was clipped (started before the beep ended).
+// (message_ms) and whether it was clipped (started before the beep ended);
+// for every call with media, RTP packets in and out and, of those
+// received, the sequence gaps the reorder buffer gave up on (rtp_lost) and
+// the packets that came late or twice (rtp_late).
 // "The message started" is detected by energy: the first two consecutive
 // 20 ms frames of received audio above an RMS of 500.
 //

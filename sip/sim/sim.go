@@ -182,6 +182,7 @@ func (s *Simulator) Start(_ context.Context) error {
 	if uc, ok := udp.(*net.UDPConn); ok {
 		_ = uc.SetReadBuffer(4 << 20)
 	}
+	csip.CheckRTPReadBuffer(s.log, s.ip)
 	port := udp.LocalAddr().(*net.UDPAddr).Port
 	var tlsLn net.Listener
 	if s.opts.TLSListen != "" && s.opts.TLSConfig != nil {
