@@ -21,6 +21,9 @@ lint: ## staticcheck at a pinned version
 
 unit: ## go test -race (needs the services from `make test` for integration tests)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	@# The 30-day predictive simulations are too slow under -race; they
+	@# check arithmetic, not concurrency, so they run once more without it.
+	$(GO) test -count=1 -run 'TestSimulation' ./dialer/predictive/
 
 bench: ## benchmarks with -benchmem, inside the test environment
 	deploy/testenv.sh $(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -128,7 +128,7 @@ func (s *Server) analyticsSummary(req *request) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := rs.Analytics(req.Context(), engine.AnalyticsFilter{Status: status}, s.catalog())
+	a, err := rs.Analytics(req.Context(), engine.AnalyticsFilter{Status: status, Now: s.now()}, s.catalog())
 	if err != nil {
 		return nil, fmt.Errorf("analytics: %w", err)
 	}
@@ -143,7 +143,7 @@ func (s *Server) cadenceAnalytics(req *request) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := rs.Analytics(req.Context(), engine.AnalyticsFilter{CadenceID: id}, s.catalog())
+	a, err := rs.Analytics(req.Context(), engine.AnalyticsFilter{CadenceID: id, Now: s.now()}, s.catalog())
 	if errors.Is(err, engine.ErrNotFound) {
 		return nil, notFound("cadence", id)
 	}

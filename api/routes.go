@@ -9,12 +9,14 @@ import (
 // routes is the one list of endpoints. New registers exactly these, and
 // TestOpenAPIMatchesRoutes checks that openapi.json describes exactly these.
 //
-// Roles: viewer (and agent) read; agents post dispositions; manager writes
-// cadences, templates, assets, contacts, enrollments, the do-not-call list
-// and rests caller IDs; admin manages API keys. Health, metrics and the
+// Roles: viewer (and agent) read; agents post dispositions, change their
+// live state, follow their event stream and accept prompts; manager writes
+// cadences, templates, assets, contacts, enrollments, the do-not-call list,
+// teams, queues, agents and contact owners, and rests caller IDs; admin manages API keys. Health, metrics and the
 // OpenAPI document are public: probes and scrapers carry no key, and the
 // document is documentation with no data in it. Triggers carry no API key
-// either: each is authenticated by its own secret (enrollments.go).
+// either: each is authenticated by its own secret (enrollments.go), and
+// the SMS gateway's inbound webhook by its signature (sms.go).
 func (s *Server) routes() []route {
 	const (
 		get, post, put, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
@@ -79,6 +81,34 @@ func (s *Server) routes() []route {
 		{method: get, pattern: "/v1/actions", role: viewer, h: s.listActions},
 		{method: get, pattern: "/v1/analytics/summary", role: viewer, h: s.analyticsSummary},
 		{method: get, pattern: "/v1/cadences/{id}/analytics", role: viewer, h: s.cadenceAnalytics},
+
+		{method: post, pattern: "/v1/teams", role: manager, body: bodyJSON, h: s.createTeam},
+		{method: get, pattern: "/v1/teams", role: viewer, h: s.listTeams},
+		{method: get, pattern: "/v1/teams/{id}", role: viewer, h: s.getTeam},
+		{method: put, pattern: "/v1/teams/{id}", role: manager, body: bodyJSON, h: s.updateTeam},
+		{method: del, pattern: "/v1/teams/{id}", role: manager, h: s.deleteTeam},
+		{method: post, pattern: "/v1/queues", role: manager, body: bodyJSON, h: s.createQueue},
+		{method: get, pattern: "/v1/queues", role: viewer, h: s.listQueues},
+		{method: get, pattern: "/v1/queues/{name}", role: viewer, h: s.getQueue},
+		{method: put, pattern: "/v1/queues/{name}", role: manager, body: bodyJSON, h: s.updateQueue},
+		{method: del, pattern: "/v1/queues/{name}", role: manager, h: s.deleteQueue},
+		{method: post, pattern: "/v1/agents", role: manager, body: bodyJSON, h: s.createAgent},
+		{method: get, pattern: "/v1/agents", role: viewer, h: s.listAgents},
+		{method: get, pattern: "/v1/agents/{id}", role: viewer, h: s.getAgent},
+		{method: put, pattern: "/v1/agents/{id}", role: manager, body: bodyJSON, h: s.updateAgent},
+		{method: del, pattern: "/v1/agents/{id}", role: manager, h: s.deleteAgent},
+		{method: put, pattern: "/v1/agents/{id}/state", role: agent, body: bodyJSON, h: s.setAgentState},
+		{method: get, pattern: "/v1/agents/{id}/events", role: agent, raw: http.HandlerFunc(s.agentEvents)},
+		{method: post, pattern: "/v1/prompts/{id}/accept", role: agent, body: bodyJSON, h: s.acceptPrompt},
+		{method: put, pattern: "/v1/contacts/{id}/owner", role: manager, body: bodyJSON, h: s.setContactOwner},
+		{method: post, pattern: "/v1/sms-templates", role: manager, body: bodyJSON, h: s.createSMSTemplate},
+		{method: get, pattern: "/v1/sms-templates", role: viewer, h: s.listSMSTemplates},
+		{method: get, pattern: "/v1/sms-templates/{id}", role: viewer, h: s.getSMSTemplate},
+		{method: put, pattern: "/v1/sms-templates/{id}", role: manager, body: bodyJSON, h: s.updateSMSTemplate},
+		{method: del, pattern: "/v1/sms-templates/{id}", role: manager, h: s.deleteSMSTemplate},
+		{method: post, pattern: "/v1/sms/inbound", ignoreIdempotency: true, raw: http.HandlerFunc(s.receiveSMS)},
+		{method: get, pattern: "/v1/recommendations", role: viewer, h: s.recommendations},
+		{method: get, pattern: "/v1/contacts/{id}/owner-changes", role: viewer, h: s.ownerChanges},
 
 		{method: post, pattern: "/v1/api-keys", role: admin, body: bodyJSON, noIdempotency: true, h: s.createAPIKey},
 		{method: get, pattern: "/v1/api-keys", role: admin, h: s.listAPIKeys},

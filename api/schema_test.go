@@ -240,6 +240,9 @@ func TestDefinitionSchemaMatchesEngine(t *testing.T) {
 		"ContactCreate": contactBody{}, "ContactImport": contactImport{}, "ImportError": importError{}, "DNCImport": dncImport{},
 		"DNCResult": dncResult{}, "DNCCreate": dncBody{}, "DryRunRequest": dryrunBody{}, "DryRunResult": dryrunResult{},
 		"EnrollmentCreate": enrollBody{}, "RestCallerID": restBody{}, "StopEnrollment": stopBody{}, "DispositionCreate": dispositionBody{},
+		"Team": engine.Team{}, "Queue": engine.Queue{}, "QueueCreate": queueBody{}, "Agent": agentView{}, "AgentUpdate": agentView{},
+		"AgentStateChange": stateBody{}, "PromptView": promptView{}, "AgentEvent": agentEventJSON{}, "AcceptPrompt": acceptBody{},
+		"AcceptResult": acceptResult{}, "OwnerChange": engine.OwnerChange{}, "OwnerSet": ownerBody{}, "OwnerResult": ownerResult{},
 	} {
 		var want []string
 		rt := reflect.TypeOf(v)

@@ -4,7 +4,10 @@
 // and cadence dry runs (through the engine); what operators see (seed 001's
 // inflight and completed actions, enrollment and do-not-call lists, seed
 // 000's analytics, readmodel.go); read-only trunks and
-// caller-ID pools (with resting a number), with API-key
+// caller-ID pools (with resting a number); teams, queues and agents with
+// their live state, a Server-Sent Events stream per agent, first-to-answer
+// prompt accepts and contact owners (issue 8: teams.go, agents.go,
+// agent_events.go, owners.go), with API-key
 // authentication by role, RFC 9457 problem+json errors that name the field,
 // body limits, strict JSON, Idempotency-Key replay and cursor pagination. It
 // also serves the OpenAPI 3.1 document (/v1/openapi.json), health
@@ -34,6 +37,12 @@
 //     not running", after validating the body (bad input is still a 4xx).
 //     Without caller-ID pools, GET /v1/callerid-pools lists none and
 //     resting a number is a 503.
+//   - Agents are stored (Options.AgentStore) but live on one node's roster
+//     (Options.Agents, dialer/agents): the handlers keep the two in step,
+//     and without a roster the state, event-stream and prompt routes
+//     answer 503. The event stream is a raw route that extends its write
+//     deadline per write, so the server's WriteTimeout does not cut it;
+//     CloseStreams ends open streams at shutdown.
 //   - Triggers (POST /v1/triggers/{key}) are configuration, not stored:
 //     each has a cadence and a secret, sent in X-Cadenza-Trigger-Secret or
 //     used to sign the body (X-Cadenza-Signature: sha256=HEX), both
@@ -51,10 +60,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cadenza-dialer/cadenza/dialer/agents"
 	"github.com/cadenza-dialer/cadenza/engine"
 )
 
@@ -63,6 +74,10 @@ const (
 	DefaultMaxBodyBytes  = 1 << 20  // JSON bodies
 	DefaultMaxAssetBytes = 10 << 20 // WAV uploads
 )
+
+// DefaultEventHeartbeat is the default interval of the comment lines of an
+// agent event stream (GET /v1/agents/{id}/events).
+const DefaultEventHeartbeat = 15 * time.Second
 
 // Options configures a Server. Store is required; the rest have defaults.
 type Options struct {
@@ -112,6 +127,25 @@ type Options struct {
 	Triggers []Trigger
 	// DryRun configures POST /v1/cadences/{id}/dryrun.
 	DryRun DryRunOptions
+
+	// AgentStore keeps teams, queues, agents and contact owners; nil means
+	// Store, when it implements engine.AgentStore (both drivers do).
+	// Without one the team, queue, agent and owner routes answer 503.
+	AgentStore engine.AgentStore
+	// Agents is this node's live roster (agent state, event streams,
+	// prompts). When nil, the state, events and prompt routes answer 503;
+	// the configuration routes still work. LoadAgents fills it at start.
+	Agents *agents.Roster
+	// EventHeartbeat is the interval of the comment lines that keep an
+	// agent event stream alive; 0 means DefaultEventHeartbeat (15 s).
+	EventHeartbeat time.Duration
+
+	// SMSTemplates keeps stored SMS templates; nil means Store, when it
+	// implements engine.SMSTemplateStore (both drivers do).
+	SMSTemplates engine.SMSTemplateStore
+	// SMSInbound verifies replies posted by the SMS gateway to
+	// POST /v1/sms/inbound; without an auth token the route answers 503.
+	SMSInbound SMSInbound
 }
 
 // Server is the HTTP API. Build it with New and serve Handler().
@@ -132,6 +166,14 @@ type Server struct {
 	callerIDs   CallerIDs
 	triggers    map[string]Trigger
 	dryrunOpts  DryRunOptions
+
+	agentStore       engine.AgentStore
+	smsTemplates     engine.SMSTemplateStore
+	inbound          SMSInbound
+	roster           *agents.Roster
+	heartbeat        time.Duration
+	streamsDone      chan struct{} // closed by CloseStreams
+	closeStreamsOnce sync.Once
 
 	metrics *httpMetrics
 	locks   *keyedMutex
@@ -182,6 +224,21 @@ func New(o Options) (*Server, error) {
 	if s.reads == nil {
 		s.reads, _ = o.Store.(engine.ReadStore)
 	}
+	s.agentStore = o.AgentStore
+	if s.agentStore == nil {
+		s.agentStore, _ = o.Store.(engine.AgentStore)
+	}
+	s.smsTemplates = o.SMSTemplates
+	if s.smsTemplates == nil {
+		s.smsTemplates, _ = o.Store.(engine.SMSTemplateStore)
+	}
+	s.inbound = o.SMSInbound
+	s.roster = o.Agents
+	s.heartbeat = o.EventHeartbeat
+	if s.heartbeat <= 0 {
+		s.heartbeat = DefaultEventHeartbeat
+	}
+	s.streamsDone = make(chan struct{})
 	if err := s.setEngineOptions(o); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cadenza-dialer/cadenza/dialer/agents"
 	"github.com/cadenza-dialer/cadenza/engine"
 )
 
@@ -197,6 +198,10 @@ func TestGarbageBodiesNever5xx(t *testing.T) {
 		o.CallerIDs = callerIDService(t, o.Now)
 		o.Trunks = []TrunkInfo{{Name: "t", Driver: "sip"}}
 		o.Triggers = []Trigger{{Key: "missing", CadenceID: "missing", Secret: secret}}
+		r, err := agents.NewRoster(agents.Options{})
+		require.NoError(t, err)
+		o.Agents = r
+		o.SMSInbound = SMSInbound{AuthToken: "garbage-sms-token", URL: "https://dialer.example.com/v1/sms/inbound"}
 	}).env
 	c := e.createCadence("")
 	var tpl engine.Template

@@ -112,6 +112,9 @@ func serve(ctx context.Context, cfg *config.Config, sio serveIO) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Agents' event streams never end by themselves: close them so the
+	// graceful shutdown does not wait for them.
+	hs.RegisterOnShutdown(srv.CloseStreams)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {

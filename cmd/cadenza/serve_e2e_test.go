@@ -35,12 +35,17 @@ func zoneAtMidday(t *testing.T) string {
 	return ""
 }
 
-// The whole server, for real: an enrollment posted to the API is scheduled
-// by the engine, claimed, dialed through pacing, caller ID and the native
-// SIP driver to the carrier simulator, answered by a person (AMD hears the
-// hello), and the outcome finishes the enrollment.
-func TestServeEndToEnd(t *testing.T) {
-	t.Parallel()
+// e2eServer is a real `serve` on SQLite with the carrier simulator as its
+// only trunk, and an admin key to call it with.
+type e2eServer struct {
+	sim  *sim.Simulator
+	base string
+}
+
+const e2eAdmin = "cdz_e2e_admin_key_0123456789"
+
+func startE2E(t *testing.T, extraYAML string) *e2eServer {
+	t.Helper()
 	s, err := sim.New(sim.Options{Listen: "127.0.0.1:0"})
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
@@ -58,11 +63,10 @@ trunks:
 pools:
   - name: main
     numbers: [{e164: "+12125550131"}, {e164: "+13125550132"}]
-`, filepath.Join(dir, "e2e.db"), host, port)), 0o600))
-	const admin = "cdz_e2e_admin_key_0123456789"
+`, filepath.Join(dir, "e2e.db"), host, port)+extraYAML), 0o600))
 	cfg, err := config.Load(cfgPath, func(k string) string {
 		if k == "CADENZA_ADMIN_KEY" {
-			return admin
+			return e2eAdmin
 		}
 		return ""
 	})
@@ -77,33 +81,49 @@ pools:
 		cancel()
 		require.NoError(t, <-done)
 	})
-	var base string
 	select {
 	case a := <-ready:
-		base = "http://" + a
+		return &e2eServer{sim: s, base: "http://" + a}
 	case err := <-done:
 		t.Fatalf("serve: %v", err)
 	}
+	return nil
+}
 
+// call sends a JSON request with the admin key, checks the status and
+// decodes the answer into out (when not nil).
+func (e *e2eServer) call(t *testing.T, method, path string, body any, want int, out any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.base+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+e2eAdmin)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	require.Equal(t, want, resp.StatusCode, "%s %s: %s", method, path, data)
+	if out != nil {
+		require.NoError(t, json.Unmarshal(data, out))
+	}
+}
+
+// The whole server, for real: an enrollment posted to the API is scheduled
+// by the engine, claimed, dialed through pacing, caller ID and the native
+// SIP driver to the carrier simulator, answered by a person (AMD hears the
+// hello), and the outcome finishes the enrollment.
+func TestServeEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := startE2E(t, "")
+	s := e.sim
 	call := func(method, path string, body any, want int, out any) {
 		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		}
-		req, err := http.NewRequest(method, base+path, rd)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+admin)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		require.Equal(t, want, resp.StatusCode, "%s %s: %s", method, path, data)
-		if out != nil {
-			require.NoError(t, json.Unmarshal(data, out))
-		}
+		e.call(t, method, path, body, want, out)
 	}
 
 	var trunks struct {

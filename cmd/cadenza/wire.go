@@ -31,6 +31,7 @@ type calling struct {
 	engine    *engine.Engine
 	scheduler *engine.Scheduler
 	callerIDs *callerid.Service
+	agents    *liveAgents
 	trunks    []config.Trunk
 	zone      *time.Location
 	limits    []compliance.Limit
@@ -43,6 +44,12 @@ func (c *calling) apiOptions(o *api.Options, cfg *config.Config) {
 		o.Engine = c.engine
 	}
 	o.CallerIDs = c.callerIDs
+	if cfg.SMS.Enabled() {
+		o.SMSInbound = api.SMSInbound{AuthToken: cfg.SMS.AuthToken, URL: cfg.SMS.InboundURL}
+	}
+	if c.agents != nil {
+		o.Agents = c.agents.roster
+	}
 	for _, t := range c.trunks {
 		o.Trunks = append(o.Trunks, api.TrunkInfo{Name: t.Name, Driver: t.Driver, Host: t.Host, Port: t.Port,
 			Transport: t.Transport, NumberFormat: t.NumberFormat, Codecs: t.Codecs,
@@ -127,9 +134,18 @@ func startCalling(ctx context.Context, cfg *config.Config, st store, logger *slo
 		return nil, err
 	}
 
+	// Live agents: a human answer on a queue goes to an agent of this
+	// node's roster; agent-mode calls wait at the gate for their agent.
+	la, err := startAgents(ctx, st, drivers, logger, reg)
+	if err != nil {
+		return nil, err
+	}
+	c.agents = la
+	c.stops = append(c.stops, la.stop)
+
 	var dial engine.Dialer
 	if len(drivers) > 0 {
-		d, err := dialer.New(dialer.Options{Drivers: drivers, Pacer: pacer, CallerIDs: ids, Connector: dialer.DriverConnector(drivers),
+		d, err := dialer.New(dialer.Options{Drivers: drivers, Pacer: pacer, CallerIDs: ids, Connector: la.connector,
 			Logger: logger.With("component", "dialer"), Registerer: reg})
 		if err != nil {
 			return nil, fmt.Errorf("dialer: %w", err)
@@ -138,7 +154,14 @@ func startCalling(ctx context.Context, cfg *config.Config, st store, logger *slo
 			return nil, fmt.Errorf("dialer: %w", err)
 		}
 		c.stops = append(c.stops, d.Stop)
-		dial = d
+		gate, err := la.wrapGate(d, logger, reg)
+		if err != nil {
+			return nil, err
+		}
+		// Stopping runs in reverse: waiting calls give up before the
+		// dialer drains.
+		c.stops = append(c.stops, gate.Close)
+		dial = gate
 	}
 
 	zone, err := time.LoadLocation(cfg.Business.TimeZone)
@@ -169,16 +192,18 @@ func startCalling(ctx context.Context, cfg *config.Config, st store, logger *slo
 		logger.Info("sms gateway configured", "provider", cfg.SMS.Provider)
 	}
 	e, err := engine.New(engine.Options{
-		Messenger:      messenger,
-		Store:          st,
-		Dialer:         dial,
-		Logger:         logger,
-		BusinessZone:   zone,
-		BusinessLimits: c.limits,
-		Owner:          fmt.Sprintf("%s-%d", host, os.Getpid()),
-		Concurrency:    cfg.Dialer.Concurrency,
-		Trunk:          trunk,
-		Waker:          waker,
+		Messenger:       messenger,
+		Owners:          owners{roster: la.roster},
+		SafeHarborAsset: cfg.Dialer.SafeHarborAsset,
+		Store:           st,
+		Dialer:          dial,
+		Logger:          logger,
+		BusinessZone:    zone,
+		BusinessLimits:  c.limits,
+		Owner:           fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Concurrency:     cfg.Dialer.Concurrency,
+		Trunk:           trunk,
+		Waker:           waker,
 	})
 	if err != nil {
 		return nil, err

@@ -47,6 +47,11 @@ type Dialer struct {
 	// AdvertiseIP goes into Contact and SDP when behind NAT (required when
 	// sip_listen is a wildcard address).
 	AdvertiseIP string `yaml:"advertise_ip"`
+	// SafeHarborAsset names the uploaded audio asset (POST /v1/assets)
+	// played when a person answers and no agent can take the call within
+	// 2 s: the law wants a recorded message with the seller's name, a
+	// callback number and how to opt out before the call is dropped.
+	SafeHarborAsset string `yaml:"safe_harbor_asset"`
 }
 
 // Pacing holds caps across every trunk.
