@@ -250,9 +250,16 @@ func (a *analysis) answered(at time.Time) {
 // packets they would wait forever. fill feeds silence for a gap once the
 // audio clock lags the wall clock by fillAfter, up to fillKeep behind it so
 // ordinary jitter never inserts silence.
+//
+// While machine detection listens the lag allowed is longer (fillAfterAMD):
+// a verdict does not hinge on 100 ms, but silence inserted for audio that
+// is merely late (a busy node falls behind its sockets) shifts the hello
+// and can turn a person into a machine. After the verdict, the beep watch
+// keeps the short lag: the message must start within 300 ms of the beep.
 const (
-	fillAfter = 100 * time.Millisecond
-	fillKeep  = 40 * time.Millisecond
+	fillAfter    = 100 * time.Millisecond
+	fillAfterAMD = 300 * time.Millisecond
+	fillKeep     = 40 * time.Millisecond
 	// fillInterval is how often the call's loop calls fill.
 	fillInterval = 20 * time.Millisecond
 )
@@ -266,7 +273,7 @@ func (a *analysis) fill(now time.Time) bool {
 		return false
 	}
 	gap := now.Sub(a.startWall) - a.heard
-	if gap < fillAfter {
+	if gap < fillAfter || (a.phase == phaseAMD && gap < fillAfterAMD) {
 		return true
 	}
 	for n := gap - fillKeep; n >= 20*time.Millisecond; n -= 20 * time.Millisecond {
