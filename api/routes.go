@@ -23,7 +23,7 @@ func (s *Server) routes() []route {
 		viewer, manager     = engine.RoleViewer, engine.RoleManager
 		admin, agent        = engine.RoleAdmin, engine.RoleAgent
 	)
-	return []route{
+	table := []route{
 		{method: get, pattern: "/healthz", h: s.healthz},
 		{method: get, pattern: "/readyz", h: s.readyz},
 		{method: get, pattern: "/metrics", raw: s.metricsHandler()},
@@ -82,16 +82,6 @@ func (s *Server) routes() []route {
 		{method: get, pattern: "/v1/analytics/summary", role: viewer, h: s.analyticsSummary},
 		{method: get, pattern: "/v1/cadences/{id}/analytics", role: viewer, h: s.cadenceAnalytics},
 
-		{method: post, pattern: "/v1/teams", role: manager, body: bodyJSON, h: s.createTeam},
-		{method: get, pattern: "/v1/teams", role: viewer, h: s.listTeams},
-		{method: get, pattern: "/v1/teams/{id}", role: viewer, h: s.getTeam},
-		{method: put, pattern: "/v1/teams/{id}", role: manager, body: bodyJSON, h: s.updateTeam},
-		{method: del, pattern: "/v1/teams/{id}", role: manager, h: s.deleteTeam},
-		{method: post, pattern: "/v1/queues", role: manager, body: bodyJSON, h: s.createQueue},
-		{method: get, pattern: "/v1/queues", role: viewer, h: s.listQueues},
-		{method: get, pattern: "/v1/queues/{name}", role: viewer, h: s.getQueue},
-		{method: put, pattern: "/v1/queues/{name}", role: manager, body: bodyJSON, h: s.updateQueue},
-		{method: del, pattern: "/v1/queues/{name}", role: manager, h: s.deleteQueue},
 		{method: post, pattern: "/v1/agents", role: manager, body: bodyJSON, h: s.createAgent},
 		{method: get, pattern: "/v1/agents", role: viewer, h: s.listAgents},
 		{method: get, pattern: "/v1/agents/{id}", role: viewer, h: s.getAgent},
@@ -101,11 +91,6 @@ func (s *Server) routes() []route {
 		{method: get, pattern: "/v1/agents/{id}/events", role: agent, raw: http.HandlerFunc(s.agentEvents)},
 		{method: post, pattern: "/v1/prompts/{id}/accept", role: agent, body: bodyJSON, h: s.acceptPrompt},
 		{method: put, pattern: "/v1/contacts/{id}/owner", role: manager, body: bodyJSON, h: s.setContactOwner},
-		{method: post, pattern: "/v1/sms-templates", role: manager, body: bodyJSON, h: s.createSMSTemplate},
-		{method: get, pattern: "/v1/sms-templates", role: viewer, h: s.listSMSTemplates},
-		{method: get, pattern: "/v1/sms-templates/{id}", role: viewer, h: s.getSMSTemplate},
-		{method: put, pattern: "/v1/sms-templates/{id}", role: manager, body: bodyJSON, h: s.updateSMSTemplate},
-		{method: del, pattern: "/v1/sms-templates/{id}", role: manager, h: s.deleteSMSTemplate},
 		{method: post, pattern: "/v1/sms/inbound", ignoreIdempotency: true, raw: http.HandlerFunc(s.receiveSMS)},
 		{method: get, pattern: "/v1/recommendations", role: viewer, h: s.recommendations},
 		{method: get, pattern: "/v1/contacts/{id}/owner-changes", role: viewer, h: s.ownerChanges},
@@ -114,4 +99,7 @@ func (s *Server) routes() []route {
 		{method: get, pattern: "/v1/api-keys", role: admin, h: s.listAPIKeys},
 		{method: del, pattern: "/v1/api-keys/{id}", role: admin, h: s.deleteAPIKey},
 	}
+	table = append(table, s.teams().routes(s, "/v1/teams")...)
+	table = append(table, s.queues().routes(s, "/v1/queues")...)
+	return append(table, s.smsTemplates().routes(s, "/v1/sms-templates")...)
 }

@@ -168,7 +168,7 @@ type Server struct {
 	dryrunOpts  DryRunOptions
 
 	agentStore       engine.AgentStore
-	smsTemplates     engine.SMSTemplateStore
+	smsTemplateStore engine.SMSTemplateStore
 	inbound          SMSInbound
 	roster           *agents.Roster
 	heartbeat        time.Duration
@@ -228,9 +228,9 @@ func New(o Options) (*Server, error) {
 	if s.agentStore == nil {
 		s.agentStore, _ = o.Store.(engine.AgentStore)
 	}
-	s.smsTemplates = o.SMSTemplates
-	if s.smsTemplates == nil {
-		s.smsTemplates, _ = o.Store.(engine.SMSTemplateStore)
+	s.smsTemplateStore = o.SMSTemplates
+	if s.smsTemplateStore == nil {
+		s.smsTemplateStore, _ = o.Store.(engine.SMSTemplateStore)
 	}
 	s.inbound = o.SMSInbound
 	s.roster = o.Agents

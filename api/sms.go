@@ -26,105 +26,18 @@ type SMSInbound struct {
 	URL string
 }
 
-func (s *Server) needSMSTemplates() (engine.SMSTemplateStore, error) {
-	if s.smsTemplates == nil {
-		return nil, unavailable("the store does not keep SMS templates")
+// smsTemplates is the SMS template resource: /v1/sms-templates and
+// /v1/sms-templates/{id} (GET also by name); deleting a template an active
+// cadence uses is a 409.
+func (s *Server) smsTemplates() resource[engine.SMSTemplate] {
+	st := s.smsTemplateStore
+	if st == nil {
+		return resource[engine.SMSTemplate]{what: "sms template", key: "id", missing: "the store does not keep SMS templates"}
 	}
-	return s.smsTemplates, nil
-}
-
-// createSMSTemplate: POST /v1/sms-templates {"name", "text", "description"?}.
-func (s *Server) createSMSTemplate(req *request) (*reply, error) {
-	st, err := s.needSMSTemplates()
-	if err != nil {
-		return nil, err
-	}
-	var t engine.SMSTemplate
-	if err := decodeStrict(req.body, &t); err != nil {
-		return nil, err
-	}
-	if t.ID != "" {
-		return nil, fieldProblem("id", "is set by the server")
-	}
-	if err := t.Validate(); err != nil {
-		return nil, err
-	}
-	t, err = st.CreateSMSTemplate(req.Context(), t, s.now())
-	if err != nil {
-		return nil, storeError(err, "sms template", t.Name, "create sms template")
-	}
-	return jsonReply(http.StatusCreated, t)
-}
-
-// listSMSTemplates: GET /v1/sms-templates.
-func (s *Server) listSMSTemplates(req *request) (*reply, error) {
-	st, err := s.needSMSTemplates()
-	if err != nil {
-		return nil, err
-	}
-	page, err := pageParams(req.URL.Query())
-	if err != nil {
-		return nil, err
-	}
-	ts, next, err := st.ListSMSTemplates(req.Context(), page)
-	if err != nil {
-		return nil, listError(err, page, "list sms templates")
-	}
-	return pageReply(req.Request, ts, next)
-}
-
-// getSMSTemplate: GET /v1/sms-templates/{id} (id or name).
-func (s *Server) getSMSTemplate(req *request) (*reply, error) {
-	st, err := s.needSMSTemplates()
-	if err != nil {
-		return nil, err
-	}
-	id := req.PathValue("id")
-	t, err := st.GetSMSTemplate(req.Context(), id)
-	if err != nil {
-		return nil, storeError(err, "sms template", id, "get sms template")
-	}
-	return jsonReply(http.StatusOK, t)
-}
-
-// updateSMSTemplate: PUT /v1/sms-templates/{id} replaces name, text and
-// description; it accepts what GET returned.
-func (s *Server) updateSMSTemplate(req *request) (*reply, error) {
-	st, err := s.needSMSTemplates()
-	if err != nil {
-		return nil, err
-	}
-	id := req.PathValue("id")
-	var t engine.SMSTemplate
-	if err := decodeStrict(req.body, &t); err != nil {
-		return nil, err
-	}
-	if err := checkBodyID("id", t.ID, id); err != nil {
-		return nil, err
-	}
-	if err := t.Validate(); err != nil {
-		return nil, err
-	}
-	t.ID = id
-	t, err = st.UpdateSMSTemplate(req.Context(), t, s.now())
-	if err != nil {
-		return nil, storeError(err, "sms template", id, "update sms template")
-	}
-	return jsonReply(http.StatusOK, t)
-}
-
-// deleteSMSTemplate: DELETE /v1/sms-templates/{id}; 409 while an active
-// cadence's SMS step names it.
-func (s *Server) deleteSMSTemplate(req *request) (*reply, error) {
-	st, err := s.needSMSTemplates()
-	if err != nil {
-		return nil, err
-	}
-	id := req.PathValue("id")
-	if err := st.DeleteSMSTemplate(req.Context(), id); err != nil {
-		return nil, storeError(err, "sms template", id, "delete sms template")
-	}
-	return noContent()
+	return resource[engine.SMSTemplate]{what: "sms template", key: "id", keyOf: func(t *engine.SMSTemplate) *string { return &t.ID },
+		nameOf: func(t engine.SMSTemplate) string { return t.Name },
+		check:  engine.SMSTemplate.Validate, create: st.CreateSMSTemplate, get: st.GetSMSTemplate, list: st.ListSMSTemplates,
+		update: st.UpdateSMSTemplate, remove: st.DeleteSMSTemplate}
 }
 
 // receiveSMS: POST /v1/sms/inbound, the gateway's webhook for replies

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/cadenza-dialer/cadenza/engine"
@@ -13,10 +12,12 @@ import (
 // AgentStore. A queue's wrap-up is also pushed into the live roster, so a
 // change applies to the next call that hangs up.
 
+const noAgentStore = "the store does not keep teams, queues and agents"
+
 // needAgentStore returns the agent store, or the 503 saying there is none.
 func (s *Server) needAgentStore() (engine.AgentStore, error) {
 	if s.agentStore == nil {
-		return nil, unavailable("the store does not keep teams, queues and agents")
+		return nil, unavailable(noAgentStore)
 	}
 	return s.agentStore, nil
 }
@@ -30,193 +31,34 @@ func checkBodyID(field, inBody, inPath string) error {
 	return nil
 }
 
-// createTeam: POST /v1/teams {"name", "description"?}.
-func (s *Server) createTeam(req *request) (*reply, error) {
-	st, err := s.needAgentStore()
-	if err != nil {
-		return nil, err
+// teams is the team resource: /v1/teams and /v1/teams/{id}; deleting a
+// team with agents is a 409.
+func (s *Server) teams() resource[engine.Team] {
+	st := s.agentStore
+	if st == nil {
+		return resource[engine.Team]{what: "team", key: "id", missing: noAgentStore}
 	}
-	var t engine.Team
-	if err := decodeStrict(req.body, &t); err != nil {
-		return nil, err
-	}
-	if t.ID != "" {
-		return nil, fieldProblem("id", "is set by the server")
-	}
-	if err := t.Validate(); err != nil {
-		return nil, err
-	}
-	t, err = st.CreateTeam(req.Context(), t, s.now())
-	if err != nil {
-		return nil, storeError(err, "team", t.Name, "create team")
-	}
-	return jsonReply(http.StatusCreated, t)
+	return resource[engine.Team]{what: "team", key: "id", keyOf: func(t *engine.Team) *string { return &t.ID }, nameOf: func(t engine.Team) string { return t.Name },
+		check: engine.Team.Validate, create: st.CreateTeam, get: st.GetTeam, list: st.ListTeams, update: st.UpdateTeam, remove: st.DeleteTeam}
 }
 
-// listTeams: GET /v1/teams.
-func (s *Server) listTeams(req *request) (*reply, error) {
-	st, err := s.needAgentStore()
-	if err != nil {
-		return nil, err
+// queues is the queue resource: /v1/queues and /v1/queues/{name}, with
+// wrap_up and max_wait as duration strings; a queue's wrap-up goes to the
+// live roster, and deleting a queue an agent lists is a 409.
+func (s *Server) queues() resource[engine.Queue] {
+	st := s.agentStore
+	if st == nil {
+		return resource[engine.Queue]{what: "queue", key: "name", missing: noAgentStore}
 	}
-	page, err := pageParams(req.URL.Query())
-	if err != nil {
-		return nil, err
-	}
-	ts, next, err := st.ListTeams(req.Context(), page)
-	if err != nil {
-		return nil, listError(err, page, "list teams")
-	}
-	return pageReply(req.Request, ts, next)
-}
-
-// getTeam: GET /v1/teams/{id}.
-func (s *Server) getTeam(req *request) (*reply, error) {
-	st, err := s.needAgentStore()
-	if err != nil {
-		return nil, err
-	}
-	id := req.PathValue("id")
-	t, err := st.GetTeam(req.Context(), id)
-	if err != nil {
-		return nil, storeError(err, "team", id, "get team")
-	}
-	return jsonReply(http.StatusOK, t)
-}
-
-// updateTeam: PUT /v1/teams/{id} replaces name and description; it
-// accepts what GET returned (times are ignored).
-func (s *Server) updateTeam(req *request) (*reply, error) {
-	st, err := s.needAgentStore()
-	if err != nil {
-		return nil, err
-	}
-	id := req.PathValue("id")
-	var t engine.Team
-	if err := decodeStrict(req.body, &t); err != nil {
-		return nil, err
-	}
-	if err := checkBodyID("id", t.ID, id); err != nil {
-		return nil, err
-	}
-	if err := t.Validate(); err != nil {
-		return nil, err
-	}
-	t.ID = id
-	t, err = st.UpdateTeam(req.Context(), t, s.now())
-	if err != nil {
-		return nil, storeError(err, "team", id, "update team")
-	}
-	return jsonReply(http.StatusOK, t)
-}
-
-// deleteTeam: DELETE /v1/teams/{id}; 409 while an agent is in the team.
-func (s *Server) deleteTeam(req *request) (*reply, error) {
-	st, err := s.needAgentStore()
-	if err != nil {
-		return nil, err
-	}
-	id := req.PathValue("id")
-	if err := st.DeleteTeam(req.Context(), id); err != nil {
-		return nil, storeError(err, "team", id, "delete team")
-	}
-	return noContent()
-}
-
-// createQueue: POST /v1/queues {"name", "description"?, "wrap_up"?,
-// "max_wait"?}.
-func (s *Server) createQueue(req *request) (*reply, error) {
-	st, err := s.needAgentStore()
-	if err != nil {
-		return nil, err
-	}
-	q, err := decodeQueue(req.body)
-	if err != nil {
-		return nil, err
-	}
-	if err := q.Validate(); err != nil {
-		return nil, err
-	}
-	q, err = st.CreateQueue(req.Context(), q, s.now())
-	if err != nil {
-		return nil, storeError(err, "queue", q.Name, "create queue")
-	}
-	s.pushWrapUp(q)
-	return jsonReply(http.StatusCreated, q)
-}
-
-// listQueues: GET /v1/queues.
-func (s *Server) listQueues(req *request) (*reply, error) {
-	st, err := s.needAgentStore()
-	if err != nil {
-		return nil, err
-	}
-	page, err := pageParams(req.URL.Query())
-	if err != nil {
-		return nil, err
-	}
-	qs, next, err := st.ListQueues(req.Context(), page)
-	if err != nil {
-		return nil, listError(err, page, "list queues")
-	}
-	return pageReply(req.Request, qs, next)
-}
-
-// getQueue: GET /v1/queues/{name}.
-func (s *Server) getQueue(req *request) (*reply, error) {
-	st, err := s.needAgentStore()
-	if err != nil {
-		return nil, err
-	}
-	name := req.PathValue("name")
-	q, err := st.GetQueue(req.Context(), name)
-	if err != nil {
-		return nil, storeError(err, "queue", name, "get queue")
-	}
-	return jsonReply(http.StatusOK, q)
-}
-
-// updateQueue: PUT /v1/queues/{name} replaces description, wrap-up and
-// max wait; it accepts what GET returned (times are ignored).
-func (s *Server) updateQueue(req *request) (*reply, error) {
-	st, err := s.needAgentStore()
-	if err != nil {
-		return nil, err
-	}
-	name := req.PathValue("name")
-	q, err := decodeQueue(req.body)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkBodyID("name", q.Name, name); err != nil {
-		return nil, err
-	}
-	q.Name = name
-	if err := q.Validate(); err != nil {
-		return nil, err
-	}
-	q, err = st.UpdateQueue(req.Context(), q, s.now())
-	if err != nil {
-		return nil, storeError(err, "queue", name, "update queue")
-	}
-	s.pushWrapUp(q)
-	return jsonReply(http.StatusOK, q)
-}
-
-// deleteQueue: DELETE /v1/queues/{name}; 409 while an agent lists it.
-func (s *Server) deleteQueue(req *request) (*reply, error) {
-	st, err := s.needAgentStore()
-	if err != nil {
-		return nil, err
-	}
-	name := req.PathValue("name")
-	if err := st.DeleteQueue(req.Context(), name); err != nil {
-		return nil, storeError(err, "queue", name, "delete queue")
-	}
-	if s.roster != nil {
-		s.roster.SetWrapUp(name, 0)
-	}
-	return noContent()
+	return resource[engine.Queue]{what: "queue", key: "name", keyOf: func(q *engine.Queue) *string { return &q.Name },
+		decode: decodeQueue, check: engine.Queue.Validate,
+		create: st.CreateQueue, get: st.GetQueue, list: st.ListQueues, update: st.UpdateQueue, remove: st.DeleteQueue,
+		saved: s.pushWrapUp,
+		removed: func(name string) {
+			if s.roster != nil {
+				s.roster.SetWrapUp(name, 0)
+			}
+		}}
 }
 
 // queueBody is a queue as clients send it. The durations are read as
