@@ -108,15 +108,13 @@ func (p *Local) TryAcquire(ctx context.Context, key string) (Decision, error) {
 	}
 	p.mu.Lock()
 	now := p.clock.Now()
+	// The longest timed wait refuses (it only lifts with time); only
+	// without one does a full level refuse (it lifts on a release).
 	var wait time.Duration
 	reason := ""
-	full := false
 	for _, k := range levels {
 		if d := k.paused.Sub(now); d > wait {
 			wait, reason = d, ReasonPaused
-		}
-		if k.lim.MaxChannels > 0 && k.inUse >= k.lim.MaxChannels {
-			full = true
 		}
 		if k.interval > 0 {
 			tat := k.tat
@@ -134,10 +132,14 @@ func (p *Local) TryAcquire(ctx context.Context, key string) (Decision, error) {
 			}
 		}
 	}
-	if full {
-		reason = ReasonChannels
+	if wait == 0 {
+		for _, k := range levels {
+			if k.lim.MaxChannels > 0 && k.inUse >= k.lim.MaxChannels {
+				reason = ReasonChannels
+			}
+		}
 	}
-	if wait > 0 || full {
+	if reason != "" {
 		p.mu.Unlock()
 		p.m.refusals.WithLabelValues(key, reason).Inc()
 		return Decision{Wait: wait, Reason: reason}, nil

@@ -153,7 +153,9 @@ type Decision struct {
 	// Wait is how long until the refusal may lift (0 with a nil Slot: wait
 	// for a channel to be released).
 	Wait time.Duration
-	// Reason names the binding limit when refused (ReasonCPS, …).
+	// Reason names the binding limit when refused (ReasonCPS, …). A timed
+	// limit (cps, window, paused) takes precedence: ReasonChannels is
+	// reported, with Wait 0, only when no timed limit refuses.
 	Reason string
 }
 

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -44,10 +46,13 @@ type RedisOptions struct {
 	// (default 2 s).
 	OpTimeout time.Duration
 	// MaxBatch is the most concurrent decisions made by one script run
-	// (default 16). Batches form only under load: a lone decision is sent at
-	// once. 1 runs every decision as its own EVALSHA from the caller.
+	// (default 64, a run of about half a millisecond in Redis at most).
+	// Batches form only under load: a lone decision is sent at once. 1 runs
+	// every decision as its own EVALSHA from the caller.
 	MaxBatch int
-	// Pipelines is how many batches may be in flight at once (default 4).
+	// Pipelines is how many batches may be in flight at once (default 2:
+	// one running in Redis while the next one forms; more only splits the
+	// waiting decisions into smaller, costlier runs).
 	Pipelines int
 	// Clock times the waits (decisions use the Redis server's TIME).
 	Clock Clock
@@ -61,9 +66,12 @@ type RedisOptions struct {
 // Redis is the multi-node pacer: a decision is a Lua script run (EVALSHA,
 // falling back to EVAL) that checks the GCRA token, the 1-second window and
 // the channel cap of the key and of the global key atomically, on the Redis
-// server's clock; under load one run makes a batch of decisions in order. Channel slots are zset members leased for
-// LeaseTTL and renewed by Start's goroutine, so a dead node's slots expire.
-// Any Redis error refuses the call (fail closed).
+// server's clock. Under load the concurrent decisions of this process are
+// gathered (batch.go) into one run that decides them in order, reading and
+// writing each key's state once: every decision still takes one round trip
+// and is exactly what it would have been as a run of its own. Channel slots
+// are zset members leased for LeaseTTL and renewed by Start's goroutine, so
+// a dead node's slots expire. Any Redis error refuses the call (fail closed).
 type Redis struct {
 	client  redis.UniversalClient
 	opts    RedisOptions
@@ -78,9 +86,13 @@ type Redis struct {
 	down    atomic.Bool
 	downAt  atomic.Int64 // unix ns of the outage start, for the recovery line
 
-	reqs     chan *decisionReq // to the batch dispatchers
-	ttlArg   string            // LeaseTTL in µs, as the script takes it
-	epochKey string            // see acquire.lua: detects lost Redis state
+	reqs       chan *decisionReq // to the batch dispatchers
+	batchers   sync.Pool         // of *batcher, for unbatched decisions
+	levels     []redisLevel      // every configured key, as the script takes it
+	global     int               // GlobalKey's index in levels, or -1
+	ttlArg     string            // LeaseTTL in µs, as the script takes it
+	slotPrefix string            // NodeID + ":", the start of every slot id
+	epochKey   string            // see acquire.lua: detects lost Redis state
 
 	// renewing is held (write) by a renewal round and (read) by Release,
 	// so a release never lands between a renewal's snapshot and its ZADD
@@ -101,8 +113,7 @@ var _ Pacer = (*Redis)(nil)
 // redisKey is the precomputed script input of one key.
 type redisKey struct {
 	name   string
-	keys   []string // 3 per level
-	args   []any    // levels, slot id placeholder, then 4 per level
+	level  int      // its index in Redis.levels
 	zsets  []string // slot zsets this key's slots live in (levels with MaxChannels)
 	levels []string // level names, for the active-slots gauge
 	pause  string
@@ -141,10 +152,10 @@ func NewRedis(client redis.UniversalClient, prefix string, limits map[string]Lim
 		opts.OpTimeout = 2 * time.Second
 	}
 	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = 16
+		opts.MaxBatch = 64
 	}
 	if opts.Pipelines <= 0 {
-		opts.Pipelines = 4
+		opts.Pipelines = 2
 	}
 	if opts.Clock == nil {
 		opts.Clock = SystemClock{}
@@ -169,27 +180,33 @@ func NewRedis(client redis.UniversalClient, prefix string, limits map[string]Lim
 		reqs:    make(chan *decisionReq),
 		ttlArg:  strconv.FormatInt(opts.LeaseTTL.Microseconds(), 10),
 	}
+	p.batchers.New = func() any { return p.newBatcher() }
 	// One hash tag for every pacing key: a decision touches the key and the
 	// global key, which must live in one cluster slot.
 	base := prefix + "{pacing}:"
 	p.epochKey = base + "epoch"
-	for name := range limits {
-		rk := &redisKey{name: name, pause: base + "state:" + name, gate: make(chan struct{}, 1)}
-		levels := []string{name}
-		if _, ok := limits[GlobalKey]; ok && name != GlobalKey {
-			levels = append(levels, GlobalKey)
-		}
-		rk.args = []any{strconv.Itoa(len(levels)), ""}
-		for _, lv := range levels {
-			l := limits[lv]
-			rk.keys = append(rk.keys, base+"state:"+lv, base+"log:"+lv, base+"slots:"+lv)
-			iv := l.Interval()
-			rk.args = append(rk.args,
+	p.slotPrefix = opts.NodeID + ":"
+	names := slices.Sorted(maps.Keys(limits))
+	p.global = slices.Index(names, GlobalKey)
+	for i, name := range names {
+		l := limits[name]
+		iv := l.Interval()
+		p.levels = append(p.levels, redisLevel{
+			keys: [3]string{base + "state:" + name, base + "log:" + name, base + "slots:" + name},
+			args: [4]any{
 				strconv.FormatInt(iv.Microseconds(), 10),
 				strconv.FormatInt(int64(l.EffectiveBurst()-1)*iv.Microseconds(), 10),
 				strconv.Itoa(l.WindowCap()),
-				strconv.Itoa(l.MaxChannels))
-			if l.MaxChannels > 0 {
+				strconv.Itoa(l.MaxChannels),
+			},
+		})
+		rk := &redisKey{name: name, level: i, pause: base + "state:" + name, gate: make(chan struct{}, 1)}
+		levels := []string{name}
+		if p.global >= 0 && name != GlobalKey {
+			levels = append(levels, GlobalKey)
+		}
+		for _, lv := range levels {
+			if limits[lv].MaxChannels > 0 {
 				rk.zsets = append(rk.zsets, base+"slots:"+lv)
 			}
 		}
@@ -264,8 +281,7 @@ func (p *Redis) TryAcquire(ctx context.Context, key string) (Decision, error) {
 	if quit == nil {
 		return Decision{}, fmt.Errorf("acquire %q: redis pacer not started (call Start)", key)
 	}
-	id := p.opts.NodeID + ":" + strconv.FormatUint(p.nextID.Add(1), 10)
-	r := p.decide(ctx, quit, &decisionReq{rk: rk, id: id})
+	r := p.decide(ctx, quit, rk)
 	if errors.Is(r.err, errStopped) {
 		return Decision{}, fmt.Errorf("acquire %q: %w", key, r.err)
 	}
@@ -281,7 +297,7 @@ func (p *Redis) TryAcquire(ctx context.Context, key string) (Decision, error) {
 		p.m.refusals.WithLabelValues(key, r.reason).Inc()
 		return Decision{Wait: time.Duration(r.wait) * time.Microsecond, Reason: r.reason}, nil
 	}
-	s := &redisSlot{p: p, rk: rk, id: id, at: time.UnixMicro(r.now)}
+	s := &redisSlot{p: p, rk: rk, id: r.id, at: time.UnixMicro(r.now)}
 	if len(rk.zsets) > 0 {
 		p.mu.Lock()
 		p.held[s] = struct{}{}
@@ -294,113 +310,6 @@ func (p *Redis) TryAcquire(ctx context.Context, key string) (Decision, error) {
 }
 
 var errStopped = errors.New("redis pacer stopped")
-
-// decisionReq is one decision to make.
-type decisionReq struct {
-	rk  *redisKey
-	id  string           // the slot id a grant takes
-	res chan decisionRes // buffered 1: the dispatcher never blocks
-}
-
-// decisionRes is the script's answer to one decision.
-type decisionRes struct {
-	granted bool
-	wait    int64 // µs
-	reason  string
-	now     int64 // server time, µs
-	err     error
-}
-
-// decide runs the acquire script for one decision: directly when batching
-// is off, else through a dispatcher. Once a dispatcher has taken the request
-// its result is always awaited, so a grant is never lost to a cancelled
-// context (the dispatcher bounds the round trip with OpTimeout).
-func (p *Redis) decide(ctx context.Context, quit chan struct{}, req *decisionReq) decisionRes {
-	if p.opts.MaxBatch <= 1 {
-		return p.run(ctx, []*decisionReq{req})[0]
-	}
-	req.res = make(chan decisionRes, 1)
-	select {
-	case p.reqs <- req:
-	case <-ctx.Done():
-		return decisionRes{err: ctx.Err()}
-	case <-quit:
-		return decisionRes{err: errStopped}
-	}
-	return <-req.res
-}
-
-// dispatch takes one waiting decision, adds whatever others are waiting
-// right now (up to MaxBatch), and makes them all in one script run: batches
-// form only under load, and a lone decision pays no extra latency.
-func (p *Redis) dispatch() {
-	defer p.wg.Done()
-	batch := make([]*decisionReq, 0, p.opts.MaxBatch)
-	for {
-		batch = batch[:0]
-		select {
-		case <-p.quit:
-			return
-		case r := <-p.reqs:
-			batch = append(batch, r)
-		}
-	drain:
-		for len(batch) < p.opts.MaxBatch {
-			select {
-			case r := <-p.reqs:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), p.opts.OpTimeout)
-		for i, r := range p.run(ctx, batch) {
-			batch[i].res <- r
-		}
-		cancel()
-	}
-}
-
-// run makes the decisions of batch, in order, in one script run (EVALSHA,
-// falling back to EVAL when Redis lost the script).
-func (p *Redis) run(ctx context.Context, batch []*decisionReq) []decisionRes {
-	keys := []string{p.epochKey}
-	args := []any{strconv.Itoa(len(batch)), p.ttlArg}
-	for _, r := range batch {
-		keys = append(keys, r.rk.keys...)
-		args = append(args, r.rk.args[0], r.id)
-		args = append(args, r.rk.args[2:]...)
-	}
-	out := make([]decisionRes, len(batch))
-	res, err := p.acquire.Run(ctx, p.client, keys, args...).Slice()
-	if err == nil && len(res) != 1+3*len(batch) {
-		err = fmt.Errorf("acquire script: %d results for %d decisions", len(res), len(batch))
-	}
-	var now int64
-	if err == nil {
-		var ok bool
-		if now, ok = res[0].(int64); !ok {
-			err = fmt.Errorf("acquire script: bad time %v", res[0])
-		}
-	}
-	if err != nil {
-		for i := range out {
-			out[i].err = err
-		}
-		return out
-	}
-	for i := range out {
-		g, ok1 := res[1+3*i].(int64)
-		w, ok2 := res[2+3*i].(int64)
-		reason, ok3 := res[3+3*i].(string)
-		if !ok1 || !ok2 || !ok3 {
-			out[i].err = fmt.Errorf("acquire script: unexpected result %v", res[1+3*i:4+3*i])
-			continue
-		}
-		out[i] = decisionRes{granted: g == 1, wait: w, reason: reason, now: now}
-	}
-	return out
-}
 
 // PauseUntil implements Pacer. The pause is stored relative to the Redis
 // server's clock (t minus this node's now), so node clock skew does not

@@ -24,7 +24,7 @@ import (
 // t.Cleanup. Slots must implement pacing.TimedSlot.
 type NewPacers func(t *testing.T, limits map[string]pacing.Limits, nodes int) []pacing.Pacer
 
-// Run runs the conformance suite: eight parallel scenarios of at most a few
+// Run runs the conformance suite: nine parallel scenarios of at most a few
 // seconds each (the longest hammer a key for 2 s after its first grant).
 func Run(t *testing.T, newPacers NewPacers) {
 	t.Run("WindowUnderTenfoldDemand", func(t *testing.T) {
@@ -193,6 +193,32 @@ func Run(t *testing.T, newPacers NewPacers) {
 		s.Release()
 	})
 
+	t.Run("ConcurrentTryAcquire", func(t *testing.T) {
+		t.Parallel()
+		limits := map[string]pacing.Limits{
+			"a":              {CPS: 100, Burst: 30},                   // its window binds
+			"b":              {CPS: 1000, Burst: 100, MaxChannels: 6}, // its channels bind
+			pacing.GlobalKey: {CPS: 300, Burst: 60, MaxChannels: 10},
+		}
+		ps := newPacers(t, limits, 2)
+		if _, ok := ps[0].(TryAcquirer); !ok {
+			t.Skipf("%T has no TryAcquire", ps[0])
+		}
+		grants := hammerTry(t, ps, limits, 8, 1200*time.Millisecond)
+		for _, k := range []string{"a", "b"} {
+			l := limits[k]
+			requireWindow(t, grants[k], l.WindowCap())
+			requireGCRA(t, grants[k], l.EffectiveBurst(), l.Interval())
+		}
+		all := append(slices.Clone(grants["a"]), grants["b"]...)
+		slices.SortFunc(all, func(x, y time.Time) int { return x.Compare(y) })
+		g := limits[pacing.GlobalKey]
+		requireWindow(t, all, g.WindowCap())
+		requireGCRA(t, all, g.EffectiveBurst(), g.Interval())
+		require.GreaterOrEqual(t, len(all), 100, "pacer granted too little under demand")
+		require.NotEmpty(t, grants["b"])
+	})
+
 	t.Run("UnknownKey", func(t *testing.T) {
 		t.Parallel()
 		ps := newPacers(t, map[string]pacing.Limits{"k": {CPS: 1}}, 1)
@@ -266,6 +292,98 @@ func hammer(t *testing.T, ps []pacing.Pacer, keys []string, perNode int, d time.
 						mu.Lock()
 						grants[key] = append(grants[key], at)
 						mu.Unlock()
+					}
+				}()
+			}
+		}
+	}
+	wg.Wait()
+	require.Empty(t, errs)
+	for _, v := range grants {
+		slices.SortFunc(v, func(x, y time.Time) int { return x.Compare(y) })
+	}
+	return grants
+}
+
+// TryAcquirer is a pacer that can also decide without waiting; both
+// implementations are. Under concurrent TryAcquire calls a batching pacer
+// makes many decisions on one key in one round trip.
+type TryAcquirer interface {
+	TryAcquire(ctx context.Context, key string) (pacing.Decision, error)
+}
+
+// hammerTry runs perNode goroutines per pacer per key, each calling
+// TryAcquire in a loop (past the per-key queue of Acquire, so decisions on
+// one key meet in one batch) until d after the first grant, holding each
+// slot for 10 to 40 ms (a short call). It checks that the slots held at once never
+// exceed a key's or the global MaxChannels, and returns the sorted grant
+// times per key.
+func hammerTry(t *testing.T, ps []pacing.Pacer, limits map[string]pacing.Limits, perNode int, d time.Duration) map[string][]time.Time {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d+5*time.Second)
+	defer cancel()
+	var (
+		mu        sync.Mutex
+		grants    = map[string][]time.Time{}
+		held      = map[string]int{}
+		errs      []error
+		wg        sync.WaitGroup
+		firstOnce sync.Once
+	)
+	first := func() { firstOnce.Do(func() { time.AfterFunc(d, cancel) }) }
+	// take counts a grant; false when it broke a channel cap.
+	take := func(key string, at time.Time, delta int) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		ok := true
+		for _, k := range []string{key, pacing.GlobalKey} {
+			held[k] += delta
+			if m := limits[k].MaxChannels; m > 0 && held[k] > m {
+				ok = false
+			}
+		}
+		if delta > 0 {
+			grants[key] = append(grants[key], at)
+		}
+		return ok
+	}
+	for _, p := range ps {
+		tp := p.(TryAcquirer)
+		for key := range limits {
+			if key == pacing.GlobalKey {
+				continue
+			}
+			for g := range perNode {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					hold := time.Duration(10+10*(g%4)) * time.Millisecond
+					for ctx.Err() == nil {
+						dec, err := tp.TryAcquire(ctx, key)
+						if err != nil {
+							if ctx.Err() == nil {
+								mu.Lock()
+								errs = append(errs, err)
+								mu.Unlock()
+							}
+							return
+						}
+						if dec.Slot == nil {
+							// Come back soon, but not in a busy loop.
+							time.Sleep(min(max(dec.Wait, time.Millisecond), 3*time.Millisecond))
+							continue
+						}
+						first()
+						if !take(key, grantedAt(t, dec.Slot), 1) {
+							mu.Lock()
+							errs = append(errs, errors.New("more slots held than MaxChannels on "+key))
+							mu.Unlock()
+						}
+						time.Sleep(hold)
+						// Uncount before releasing: the count never
+						// exceeds what the pacer holds.
+						take(key, time.Time{}, -1)
+						dec.Slot.Release()
 					}
 				}()
 			}
