@@ -208,6 +208,10 @@ func TestRequeueDoesNotCount(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, an.Attempts, "analytics count the placed call only")
 	require.Equal(t, 1, an.Contacts)
+	stats, err := env.store.CadenceStats(env.ctx, cad.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, stats.TasksRun, "a requeue is not a task run")
+	require.True(t, stats.LastActionRan.Equal(start.Add(2*time.Minute)), "last action ran: %v", stats.LastActionRan)
 }
 
 // A Requeue on a call that was placed is ignored: the outcome routes as

@@ -55,11 +55,12 @@ JOIN cadences c ON c.id = v.cadence_id AND c.deleted_at IS NULL
 WHERE v.cadence_id = ?1 AND v.version = ?2;
 
 -- name: cadence_stats
+-- A call put back for want of an agent (disposition requeued) did not run.
 SELECT
     (SELECT count(*) FROM enrollments e WHERE e.cadence_id = c.id),
     (SELECT max(e.created_at) FROM enrollments e WHERE e.cadence_id = c.id),
-    (SELECT count(*) FROM actions a WHERE a.cadence_id = c.id AND a.state = 'completed'),
-    (SELECT max(a.completed_at) FROM actions a WHERE a.cadence_id = c.id AND a.state = 'completed')
+    (SELECT count(*) FROM actions a WHERE a.cadence_id = c.id AND a.state = 'completed' AND a.disposition <> 'requeued'),
+    (SELECT max(a.completed_at) FROM actions a WHERE a.cadence_id = c.id AND a.state = 'completed' AND a.disposition <> 'requeued')
 FROM cadences c
 WHERE c.id = ?1 AND c.deleted_at IS NULL;
 
