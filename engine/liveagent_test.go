@@ -461,3 +461,33 @@ func TestOwnerAssignmentOff(t *testing.T) {
 		require.Empty(t, owners.prompts)
 	})
 }
+
+// First to answer, when nobody took the offer: the first agent a call of
+// the contact reaches becomes its owner, recorded once; a call that reached
+// no person (or no agent) makes nobody the owner.
+func TestOwnerFirstToAnswerFromTheCall(t *testing.T) {
+	t.Parallel()
+	owners := &fakeOwners{}
+	env, ids := ownerEnv(t, owners)
+	env.dialer.outcomes = []dialer.Outcome{
+		{Disposition: dialer.NoAnswer},
+		{Disposition: dialer.Human, Agent: ids[1]},
+		{Disposition: dialer.Human, Agent: ids[0]},
+	}
+	def := liveDefinition("sales", engine.OnHuman{Action: engine.HumanConnect}, "")
+	def.Owner = engine.OwnerPolicy{Assign: engine.OwnerFirstToAnswer}
+	def.Steps[0].Call.Retry = engine.Retry{Attempts: 2, MinGap: engine.Duration(time.Hour)}
+	def.Harassment = engine.Harassment{Calls: &engine.Limit{Max: 10, Period: engine.Duration(24 * time.Hour)}}
+	cad := env.cadence(t, def)
+	start := env.clock.Now()
+	en, err := env.eng.Enroll(env.ctx, engine.EnrollRequest{CadenceID: cad.ID, Contact: &engine.Contact{Phone: "+12125550100", TimeZone: "America/New_York"}})
+	require.NoError(t, err)
+	require.NoError(t, env.eng.RunUntil(env.ctx, env.clock, start.Add(30*time.Minute)))
+	require.Empty(t, env.owner(t, en.ContactID), "a no-answer makes nobody the owner")
+	require.NoError(t, env.eng.RunUntil(env.ctx, env.clock, start.Add(6*time.Hour)))
+	require.Equal(t, ids[1], env.owner(t, en.ContactID))
+	changes, err := env.store.OwnerChanges(env.ctx, en.ContactID)
+	require.NoError(t, err)
+	require.Len(t, changes, 1)
+	require.Equal(t, engine.OwnerReasonFirstToAnswer, changes[0].Reason)
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/cadenza-dialer/cadenza/dialer"
 )
 
 // Contact owners (seed 001 "Assign Contact Owner" and "Use Contact Owner").
@@ -19,6 +21,8 @@ import (
 //   - first_to_answer: OwnerAssigner.PromptOwner offers the contact to the
 //     queue's available agents; whoever accepts first becomes the owner,
 //     recorded by the API that takes the accept (OwnerReasonFirstToAnswer).
+//     When nobody took the offer, the first agent a call of the contact is
+//     connected to becomes the owner.
 //
 // Without Options.Owners nothing is assigned. Round robin also needs a store
 // that implements AgentStore, where owner changes are recorded.
@@ -68,6 +72,25 @@ func (e *Engine) ownerForAction(ctx context.Context, c ClaimCandidate) Contact {
 		return ct
 	}
 	return e.roundRobinOwner(ctx, def.Queue, c.Enrollment.CadenceID, c.Contact, e.now())
+}
+
+// ownerFromCall makes the agent a person was connected to the owner of a
+// first-to-answer cadence's contact that has none yet: nobody accepted the
+// offer made at enrollment (none was available, or it expired), so the
+// first agent who actually answered for the contact takes it.
+func (e *Engine) ownerFromCall(ctx context.Context, c ClaimCandidate, out dialer.Outcome) Contact {
+	def := c.Definition
+	if e.agents == nil || out.Agent == "" || out.Disposition != dialer.Human || c.Contact.Owner != "" ||
+		def.Queue == "" || def.Owner.Assign != OwnerFirstToAnswer {
+		return c.Contact
+	}
+	if _, _, err := e.agents.SetContactOwner(ctx, c.Contact.ID, out.Agent, OwnerReasonFirstToAnswer, c.Enrollment.CadenceID, e.now()); err != nil {
+		e.log.Warn("record first-to-answer owner", "contact", c.Contact.ID, "agent", out.Agent, "err", err)
+		return c.Contact
+	}
+	ct := c.Contact
+	ct.Owner = out.Agent
+	return ct
 }
 
 // roundRobinOwner asks for the queue's next agent and records it as the

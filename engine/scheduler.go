@@ -93,6 +93,7 @@ func (e *Engine) process(ctx context.Context, ca ClaimedAction) error {
 		out := e.dialer.Dial(hctx, e.buildCall(hctx, c))
 		disposition, placed = systemDisposition(out)
 		detail = out.Detail
+		c.Contact = e.ownerFromCall(hctx, c, out)
 		if !placed {
 			requeue = out.Requeue
 		}
