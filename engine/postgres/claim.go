@@ -21,9 +21,10 @@ type defKey struct {
 }
 
 // scanCandidate reads one row of the candidate(s) queries. defs, when not
-// nil, caches decoded definitions per cadence version for one claim: a batch
-// of one cadence's actions decodes its definition once. The cached value is
-// shared read-only between the claim's candidates, as decide only reads it.
+// nil, holds decoded definitions per cadence version for one claim (the
+// candidates query leaves the definition out, claim_definitions loads each
+// once). The value is shared read-only between the claim's candidates, as
+// decide only reads it.
 func scanCandidate(row pgx.Row, defs map[defKey]engine.Definition) (engine.ClaimCandidate, error) {
 	var (
 		c                  engine.ClaimCandidate
@@ -68,11 +69,11 @@ func scanCandidate(row pgx.Row, defs map[defKey]engine.Definition) (engine.Claim
 	if d, ok := defs[key]; ok {
 		c.Definition = d
 	} else {
+		if def == nil {
+			return c, fmt.Errorf("definition of cadence %s v%d: %w", e.CadenceID, e.CadenceVersion, engine.ErrNotFound)
+		}
 		if err := json.Unmarshal(def, &c.Definition); err != nil {
 			return c, fmt.Errorf("decode definition of cadence %s v%d: %w", e.CadenceID, e.CadenceVersion, err)
-		}
-		if defs != nil {
-			defs[key] = c.Definition
 		}
 	}
 	if startedAt != nil {
@@ -99,13 +100,17 @@ func (s *Store) Claim(ctx context.Context, r engine.ClaimRequest, decide func(en
 	}
 	now := utc(r.Now)
 	var out []engine.ClaimedAction
-	err = s.inTxRetry(ctx, func(tx pgx.Tx) error {
+	err = s.inConnTx(ctx, func(conn *pgx.Conn) error {
 		out = nil
-		ids, contacts, err := dueLocked(ctx, tx, q, now, r.Limit)
-		if err != nil || len(ids) == 0 {
+		ids, contacts, err := dueLocked(ctx, conn, q, now, r.Limit)
+		if err != nil {
 			return err
 		}
-		cands, hist, err := loadClaim(ctx, tx, q, ids, contacts, r.HistorySince)
+		if len(ids) == 0 {
+			_, err := conn.Exec(ctx, "COMMIT")
+			return err
+		}
+		cands, hist, err := loadClaim(ctx, conn, q, ids, contacts, r.HistorySince)
 		if err != nil {
 			return err
 		}
@@ -119,7 +124,7 @@ func (s *Store) Claim(ctx context.Context, r engine.ClaimRequest, decide func(en
 				return err
 			}
 		}
-		out, err = cl.write(ctx, tx, r)
+		out, err = cl.write(ctx, conn, r)
 		return err
 	})
 	if err != nil {
@@ -128,10 +133,52 @@ func (s *Store) Claim(ctx context.Context, r engine.ClaimRequest, decide func(en
 	return out, nil
 }
 
-// dueLocked locks up to limit due actions and returns their ids in due
-// order and their contacts sorted by id without repeats (the lock order).
-func dueLocked(ctx context.Context, tx pgx.Tx, q *scheduleQueries, now time.Time, limit int) (ids, contacts []string, err error) {
-	rows, err := tx.Query(ctx, q.DueLocked, now, limit)
+// inConnTx runs fn on a connection of the pool; fn opens a transaction
+// itself, pipelining BEGIN and COMMIT with its first and last statements
+// (two round trips fewer than pgx.BeginFunc), and commits. Whatever fn left
+// open is rolled back. A deadlock victim runs again, up to three times.
+func (s *Store) inConnTx(ctx context.Context, fn func(conn *pgx.Conn) error) error {
+	var err error
+	for range 3 {
+		if err = s.connTxOnce(ctx, fn); pgCode(err) != deadlockDetected {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *Store) connTxOnce(ctx context.Context, fn func(conn *pgx.Conn) error) error {
+	pc, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer pc.Release()
+	conn := pc.Conn()
+	err = fn(conn)
+	if conn.PgConn().TxStatus() != 'I' && !conn.IsClosed() {
+		// The pool would drop a connection left inside a transaction.
+		_, rbErr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		if err == nil {
+			err = errors.New("transaction left open")
+		}
+		err = errors.Join(err, rbErr)
+	}
+	return err
+}
+
+// dueLocked begins the claim's transaction, locks up to limit due actions
+// and returns their ids in due order and their contacts sorted by id
+// without repeats (the lock order), in one round trip.
+func dueLocked(ctx context.Context, conn *pgx.Conn, q *scheduleQueries, now time.Time, limit int) (ids, contacts []string, err error) {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(q.DueLocked, now, limit)
+	br := conn.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, fmt.Errorf("begin: %w", err)
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, nil, fmt.Errorf("due actions: %w", err)
 	}
@@ -143,19 +190,21 @@ func dueLocked(ctx context.Context, tx pgx.Tx, q *scheduleQueries, now time.Time
 		}
 		ids, contacts = append(ids, id), append(contacts, contact)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("due actions: %w", err)
 	}
 	slices.Sort(contacts)
-	return ids, slices.Compact(contacts), nil
+	return ids, slices.Compact(contacts), br.Close()
 }
 
 // loadClaim locks the contacts (in id order, before their histories are
 // read) and loads the candidates and the histories since since (none when
 // zero), pipelined in one round trip; the statements run in queue order.
-func loadClaim(ctx context.Context, tx pgx.Tx, q *scheduleQueries, ids, contacts []string, since time.Time) (map[string]engine.ClaimCandidate, map[string][]engine.Attempt, error) {
+func loadClaim(ctx context.Context, tx *pgx.Conn, q *scheduleQueries, ids, contacts []string, since time.Time) (map[string]engine.ClaimCandidate, map[string][]engine.Attempt, error) {
 	b := &pgx.Batch{}
 	b.Queue(q.LockContacts, contacts)
+	b.Queue(q.ClaimDefinitions, ids)
 	b.Queue(q.Candidates, ids)
 	if !since.IsZero() {
 		b.Queue(q.ContactHistories, contacts, utc(since))
@@ -165,11 +214,14 @@ func loadClaim(ctx context.Context, tx pgx.Tx, q *scheduleQueries, ids, contacts
 	if _, err := br.Exec(); err != nil {
 		return nil, nil, fmt.Errorf("lock contacts: %w", err)
 	}
+	defs, err := claimDefinitions(br)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load definitions: %w", err)
+	}
 	rows, err := br.Query()
 	if err != nil {
 		return nil, nil, fmt.Errorf("load candidates: %w", err)
 	}
-	defs := map[defKey]engine.Definition{}
 	cands := make(map[string]engine.ClaimCandidate, len(ids))
 	for rows.Next() {
 		c, err := scanCandidate(rows, defs)
@@ -207,6 +259,31 @@ func loadClaim(ctx context.Context, tx pgx.Tx, q *scheduleQueries, ids, contacts
 	}
 	rows.Close()
 	return cands, hist, br.Close()
+}
+
+// claimDefinitions reads the claim_definitions result of a batch.
+func claimDefinitions(br pgx.BatchResults) (map[defKey]engine.Definition, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	defs := map[defKey]engine.Definition{}
+	for rows.Next() {
+		var (
+			k   defKey
+			raw []byte
+			d   engine.Definition
+		)
+		if err := rows.Scan(&k.cadenceID, &k.version, &raw); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return nil, fmt.Errorf("decode definition of cadence %s v%d: %w", k.cadenceID, k.version, err)
+		}
+		defs[k] = d
+	}
+	return defs, rows.Err()
 }
 
 // claim collects one claim's verdicts and the state they leave behind.
@@ -289,8 +366,10 @@ func (cl *claim) decide(c engine.ClaimCandidate, decide func(engine.ClaimCandida
 }
 
 // write sends the verdicts' statements, the attempts of the runs and the
-// claim of the runs in one batch, and returns the claimed actions.
-func (cl *claim) write(ctx context.Context, tx pgx.Tx, r engine.ClaimRequest) ([]engine.ClaimedAction, error) {
+// claim of the runs in one batch, with the COMMIT, and returns the claimed
+// actions. A stop must find its enrollment still active, or the claim
+// rolls back: with stops, the COMMIT waits for that check.
+func (cl *claim) write(ctx context.Context, conn *pgx.Conn, r engine.ClaimRequest) ([]engine.ClaimedAction, error) {
 	n := cl.writes.Len()
 	exp := cl.now.Add(r.Lease)
 	if len(cl.run) > 0 {
@@ -304,10 +383,11 @@ func (cl *claim) write(ctx context.Context, tx pgx.Tx, r engine.ClaimRequest) ([
 		cl.writes.Queue(cl.q.InsertAttempts, ids, contacts, enrollments, channels, cl.now)
 		cl.writes.Queue(cl.q.ClaimActions, ids, r.Owner, exp, cl.now)
 	}
-	if cl.writes.Len() == 0 {
-		return nil, nil
+	commitNow := len(cl.finishes) == 0
+	if commitNow {
+		cl.writes.Queue("COMMIT")
 	}
-	br := tx.SendBatch(ctx, &cl.writes)
+	br := conn.SendBatch(ctx, &cl.writes)
 	defer br.Close()
 	for i := range n {
 		tag, err := br.Exec()
@@ -318,40 +398,56 @@ func (cl *claim) write(ctx context.Context, tx pgx.Tx, r engine.ClaimRequest) ([
 			return nil, fmt.Errorf("finish enrollment %s: %w: enrollment has already finished", id, engine.ErrConflict)
 		}
 	}
-	if len(cl.run) == 0 {
-		return nil, br.Close()
-	}
-	if _, err := br.Exec(); err != nil {
-		return nil, fmt.Errorf("record attempts: %w", err)
-	}
-	rows, err := br.Query()
-	if err != nil {
-		return nil, fmt.Errorf("claim actions: %w", err)
-	}
-	fences := make(map[string]int64, len(cl.run))
-	for rows.Next() {
-		var id string
-		var fence int64
-		if err := rows.Scan(&id, &fence); err != nil {
-			rows.Close()
+	var out []engine.ClaimedAction
+	if len(cl.run) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return nil, fmt.Errorf("record attempts: %w", err)
+		}
+		rows, err := br.Query()
+		if err != nil {
 			return nil, fmt.Errorf("claim actions: %w", err)
 		}
-		fences[id] = fence
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claim actions: %w", err)
-	}
-	out := make([]engine.ClaimedAction, 0, len(cl.run))
-	for _, c := range cl.run {
-		fence, ok := fences[c.Action.ID]
-		if !ok {
-			return nil, fmt.Errorf("claim action %s: no longer scheduled", c.Action.ID)
+		fences := make(map[string]int64, len(cl.run))
+		for rows.Next() {
+			var id string
+			var fence int64
+			if err := rows.Scan(&id, &fence); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("claim actions: %w", err)
+			}
+			fences[id] = fence
 		}
-		c.Action.State, c.Action.LeaseOwner, c.Action.LeaseExpiresAt, c.StartedAt = engine.ActionProcessing, r.Owner, &exp, cl.now
-		out = append(out, engine.ClaimedAction{ClaimCandidate: c, Fence: fence})
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("claim actions: %w", err)
+		}
+		out = make([]engine.ClaimedAction, 0, len(cl.run))
+		for _, c := range cl.run {
+			fence, ok := fences[c.Action.ID]
+			if !ok {
+				// Impossible under the row locks; if it ever happens
+				// the claimed rows are not dialing, and the rescuer
+				// returns them when their lease expires.
+				return nil, fmt.Errorf("claim action %s: no longer scheduled", c.Action.ID)
+			}
+			c.Action.State, c.Action.LeaseOwner, c.Action.LeaseExpiresAt, c.StartedAt = engine.ActionProcessing, r.Owner, &exp, cl.now
+			out = append(out, engine.ClaimedAction{ClaimCandidate: c, Fence: fence})
+		}
 	}
-	return out, br.Close()
+	if commitNow {
+		if _, err := br.Exec(); err != nil {
+			return nil, fmt.Errorf("commit: %w", err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	if !commitNow {
+		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+			return nil, fmt.Errorf("commit: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // completeFenced completes a processing action under its fence, updates or

@@ -27,6 +27,8 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	q    *queries
+	// commits coalesces concurrent MarkDialing and Complete calls (group.go).
+	commits committer
 }
 
 var (

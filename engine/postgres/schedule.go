@@ -30,6 +30,7 @@ type scheduleQueries struct {
 	LockContacts        string `sql:"lock_contacts"`
 	Candidate           string `sql:"candidate"`
 	Candidates          string `sql:"candidates"`
+	ClaimDefinitions    string `sql:"claim_definitions"`
 	ContactHistory      string `sql:"contact_history"`
 	ContactHistories    string `sql:"contact_histories"`
 	ClaimActions        string `sql:"claim_actions"`
@@ -53,6 +54,11 @@ type scheduleQueries struct {
 	StopPhoneEnrolls    string `sql:"stop_phone_enrollments"`
 	NotifyDue           string `sql:"notify_due"`
 	ListenDue           string `sql:"listen_due"`
+	MarkDialingGroup    string `sql:"mark_dialing_group"`
+	CompleteGroup       string `sql:"complete_group"`
+	FinishEnrollments   string `sql:"finish_enrollments"`
+	InsertPlanned       string `sql:"insert_planned_actions"`
+	InsertBlocks        string `sql:"insert_blocks"`
 }
 
 var _ engine.ScheduleStore = (*Store)(nil)
@@ -183,29 +189,14 @@ func (s *Store) InsertAction(ctx context.Context, a engine.NewAction, block *eng
 }
 
 func (s *Store) insertPlanned(ctx context.Context, tx pgx.Tx, q *scheduleQueries, a engine.NewAction, now time.Time) (engine.ScheduledAction, error) {
-	if a.Step < 1 {
-		return engine.ScheduledAction{}, fieldErr("step", fmt.Sprintf("%d is not a step number", a.Step))
-	}
-	if a.Type != engine.StepCall && a.Type != engine.StepSMS {
-		return engine.ScheduledAction{}, fieldErr("type", fmt.Sprintf("unknown step type %q", a.Type))
-	}
 	if !validID(a.EnrollmentID) {
 		return engine.ScheduledAction{}, fmt.Errorf("enrollment %s: %w", a.EnrollmentID, engine.ErrNotFound)
 	}
-	a.Attempt, a.Plan.Run = max(a.Attempt, 1), max(a.Plan.Run, 1)
-	retries := []byte("{}")
-	if len(a.Plan.RuleRetries) > 0 {
-		var err error
-		if retries, err = json.Marshal(a.Plan.RuleRetries); err != nil {
-			return engine.ScheduledAction{}, err
-		}
-	}
-	id, err := newID()
+	args, err := plannedArgs(a, now)
 	if err != nil {
 		return engine.ScheduledAction{}, err
 	}
-	out, err := scanAction(tx.QueryRow(ctx, q.InsertPlannedAction, id, a.EnrollmentID, a.Step, string(a.Type),
-		utc(a.DueAt), a.Attempt, utc(now), a.Plan.Run, nullTime(a.Plan.RunStarted), string(retries)))
+	out, err := scanAction(tx.QueryRow(ctx, q.InsertPlannedAction, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		if _, err := s.getEnrollment(ctx, tx, a.EnrollmentID); err != nil {
 			return engine.ScheduledAction{}, fmt.Errorf("enrollment %s: %w", a.EnrollmentID, err)
@@ -216,6 +207,32 @@ func (s *Store) insertPlanned(ctx context.Context, tx pgx.Tx, q *scheduleQueries
 		_, err = tx.Exec(ctx, q.NotifyDue)
 	}
 	return out, err
+}
+
+// plannedArgs checks a new action and returns the arguments of
+// insert_planned_action, the new row's id first and its enrollment's id
+// (not checked here) second.
+func plannedArgs(a engine.NewAction, now time.Time) ([]any, error) {
+	if a.Step < 1 {
+		return nil, fieldErr("step", fmt.Sprintf("%d is not a step number", a.Step))
+	}
+	if a.Type != engine.StepCall && a.Type != engine.StepSMS {
+		return nil, fieldErr("type", fmt.Sprintf("unknown step type %q", a.Type))
+	}
+	a.Attempt, a.Plan.Run = max(a.Attempt, 1), max(a.Plan.Run, 1)
+	retries := []byte("{}")
+	if len(a.Plan.RuleRetries) > 0 {
+		var err error
+		if retries, err = json.Marshal(a.Plan.RuleRetries); err != nil {
+			return nil, err
+		}
+	}
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	return []any{id, a.EnrollmentID, a.Step, string(a.Type), utc(a.DueAt), a.Attempt, utc(now), a.Plan.Run,
+		nullTime(a.Plan.RunStarted), string(retries)}, nil
 }
 
 var _ engine.Waker = (*Store)(nil)
@@ -355,15 +372,9 @@ func history(ctx context.Context, db dbtx, q *scheduleQueries, contactID string,
 	return out, rows.Err()
 }
 
-// MarkDialing sets the dialing mark of a claimed action.
-func (s *Store) MarkDialing(ctx context.Context, actionID string, fence int64, _ time.Time) error {
-	q, err := loadScheduleQueries()
-	if err != nil {
-		return err
-	}
-	if !validID(actionID) {
-		return fmt.Errorf("mark dialing %s: %w", actionID, engine.ErrNotFound)
-	}
+// markDialingOne sets the dialing mark of one claimed action in a
+// statement of its own.
+func (s *Store) markDialingOne(ctx context.Context, q *scheduleQueries, actionID string, fence int64) error {
 	tag, err := s.pool.Exec(ctx, q.MarkDialing, actionID, fence)
 	if err != nil {
 		return fmt.Errorf("mark dialing %s: %w", actionID, err)
@@ -393,16 +404,9 @@ func (s *Store) ExtendLease(ctx context.Context, actionID string, fence int64, u
 	return nil
 }
 
-// Complete records an outcome and its tail in one transaction.
-func (s *Store) Complete(ctx context.Context, c engine.Completion) error {
-	q, err := loadScheduleQueries()
-	if err != nil {
-		return err
-	}
-	if !validID(c.ActionID) {
-		return fmt.Errorf("complete action %s: %w", c.ActionID, engine.ErrNotFound)
-	}
-	err = s.inTxRetry(ctx, func(tx pgx.Tx) error {
+// completeOne records one outcome and its tail in a transaction of its own.
+func (s *Store) completeOne(ctx context.Context, q *scheduleQueries, c engine.Completion) error {
+	err := s.inTxRetry(ctx, func(tx pgx.Tx) error {
 		e, err := completeFenced(ctx, tx, q, c)
 		if err != nil {
 			return err

@@ -66,20 +66,29 @@ WHERE a.id = $1;
 
 -- name: candidates
 -- The claim's candidates in one round trip; the caller matches rows to the
--- due ids (an id without a row has vanished).
+-- due ids (an id without a row has vanished). The definitions come once per
+-- cadence version from claim_definitions, not once per row.
 SELECT a.id, a.enrollment_id, a.cadence_id, a.step, a.type, a.due_at, a.state, a.attempt,
        a.lease_owner, a.lease_expires_at, a.created_at, a.completed_at, a.disposition,
        a.run, coalesce(a.run_started, e.created_at), a.rule_retries, a.started_at,
        e.id, e.cadence_id, e.cadence_version, e.contact_id, e.status, e.created_at, e.stopped_at, e.stop_reason,
        c.id, c.phone, c.first_name, c.last_name, c.timezone, c.state, c.zip, c.owner, c.fields, c.created_at, c.updated_at,
-       cad.status, v.definition,
+       cad.status, NULL::jsonb,
        EXISTS (SELECT 1 FROM dnc d WHERE d.phone = c.phone)
 FROM actions a
 JOIN enrollments e ON e.id = a.enrollment_id
 JOIN contacts c ON c.id = e.contact_id
 JOIN cadences cad ON cad.id = e.cadence_id
-JOIN cadence_versions v ON v.cadence_id = e.cadence_id AND v.version = e.cadence_version
 WHERE a.id = ANY($1::uuid[]);
+
+-- name: claim_definitions
+-- The pinned definitions of the claim's candidates, one row per version.
+SELECT v.cadence_id, v.version, v.definition
+FROM cadence_versions v
+WHERE (v.cadence_id, v.version) IN (
+    SELECT e.cadence_id, e.cadence_version
+    FROM actions a JOIN enrollments e ON e.id = a.enrollment_id
+    WHERE a.id = ANY($1::uuid[]));
 
 -- name: contact_history
 SELECT action_id, contact_id, enrollment_id, channel, at, disposition
@@ -176,3 +185,70 @@ SELECT pg_notify('cadenza_due', '');
 
 -- name: listen_due
 LISTEN cadenza_due;
+
+-- name: mark_dialing_group
+-- Group commit: the dialing marks of several claimed actions, each under its
+-- fence; an id missing from the result had a stale fence.
+UPDATE actions a SET dialing = true
+FROM unnest($1::uuid[], $2::bigint[]) AS t(id, fence)
+WHERE a.id = t.id AND a.fence = t.fence AND a.state = 'processing'
+RETURNING a.id;
+
+-- name: complete_group
+-- Group commit: several outcomes, each under its fence, with their attempts
+-- updated (placed) or dropped (never placed), returning the enrollment of
+-- each completed action (same columns as get_enrollment). An id missing
+-- from the result had a stale fence or was not processing, and nothing of
+-- it changed.
+WITH t AS (
+    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::bool[])
+        AS t(id, fence, at, disposition, placed)
+), done AS (
+    UPDATE actions a
+    SET state = 'completed', completed_at = t.at, disposition = t.disposition, lease_owner = '', lease_expires_at = NULL
+    FROM t
+    WHERE a.id = t.id AND a.fence = t.fence AND a.state = 'processing'
+    RETURNING a.id, a.enrollment_id, t.disposition, t.placed
+), placed AS (
+    UPDATE attempts att SET disposition = d.disposition
+    FROM done d WHERE att.action_id = d.id AND d.placed
+), dropped AS (
+    DELETE FROM attempts att USING done d WHERE att.action_id = d.id AND NOT d.placed
+)
+SELECT d.id, e.id, e.cadence_id, e.cadence_version, e.contact_id, e.status, e.created_at, e.stopped_at, e.stop_reason
+FROM done d JOIN enrollments e ON e.id = d.enrollment_id;
+
+-- name: finish_enrollments
+-- Group commit: finish_enrollment and cancel_scheduled for several
+-- enrollments; one that finished meanwhile is left as it is.
+WITH f AS (
+    UPDATE enrollments e SET status = t.status, stopped_at = t.at, stop_reason = t.reason
+    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[]) AS t(id, status, at, reason)
+    WHERE e.id = t.id AND e.status = 'active'
+    RETURNING e.id
+)
+UPDATE actions a SET state = 'cancelled', lease_owner = '', lease_expires_at = NULL
+FROM f WHERE a.enrollment_id = f.id AND a.state = 'scheduled';
+
+-- name: insert_planned_actions
+-- Group commit: insert_planned_action for several enrollments (arguments as
+-- its, in arrays); an enrollment that finished meanwhile gets none.
+INSERT INTO actions (id, enrollment_id, cadence_id, step, type, due_at, state, attempt, created_at,
+                     run, run_started, rule_retries)
+SELECT t.id, e.id, e.cadence_id, t.step, t.type, t.due_at, 'scheduled', t.attempt, t.created_at,
+       t.run, t.run_started, t.rule_retries::jsonb
+FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6::int[], $7::timestamptz[],
+            $8::int[], $9::timestamptz[], $10::text[])
+     AS t(id, enrollment_id, step, type, due_at, attempt, created_at, run, run_started, rule_retries)
+JOIN enrollments e ON e.id = t.enrollment_id
+WHERE e.status = 'active'
+FOR SHARE OF e;
+
+-- name: insert_blocks
+-- Group commit: several blocks; one naming a next action (names_new) is
+-- only kept when that action was inserted (its enrollment was active).
+INSERT INTO blocks (action_id, contact_id, at, code, reason, next_eligible)
+SELECT b.action_id, b.contact_id, b.at, b.code, b.reason, b.next_eligible
+FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::timestamptz[], $7::bool[])
+     AS b(action_id, contact_id, at, code, reason, next_eligible, names_new)
+WHERE CASE WHEN b.names_new THEN EXISTS (SELECT 1 FROM actions a WHERE a.id = b.action_id::uuid) ELSE true END;
