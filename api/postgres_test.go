@@ -1,19 +1,14 @@
 package api
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"os"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cadenza-dialer/cadenza/engine"
-	"github.com/cadenza-dialer/cadenza/engine/postgres"
+	"github.com/cadenza-dialer/cadenza/engine/postgres/pgtest"
 )
 
 // openPostgres returns a migrated Postgres store in a schema of its own,
@@ -21,36 +16,7 @@ import (
 // skipped, unless CADENZA_TEST_REQUIRE_SERVICES=1 (make test) fails it.
 func openPostgres(t testing.TB) engine.Store {
 	t.Helper()
-	url := os.Getenv("CADENZA_TEST_POSTGRES_URL")
-	if url == "" {
-		if os.Getenv("CADENZA_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("CADENZA_TEST_POSTGRES_URL is empty but CADENZA_TEST_REQUIRE_SERVICES=1")
-		}
-		t.Skip("CADENZA_TEST_POSTGRES_URL is not set; it is set by make test")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "cadenza_api_test_" + hex.EncodeToString(b)
-	exec := func(ctx context.Context, sql string) error {
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	ctx := context.Background()
-	require.NoError(t, exec(ctx, "CREATE SCHEMA "+schema))
-	t.Cleanup(func() {
-		if err := exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	st, err := postgres.Open(ctx, url, postgres.WithSchema(schema), postgres.WithMaxConns(8))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	require.NoError(t, st.Migrate(ctx))
+	st, _, _ := pgtest.Open(t, "cadenza_api_test_", 8)
 	return st
 }
 

@@ -2,10 +2,7 @@ package engine_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/cadenza-dialer/cadenza/engine"
 	"github.com/cadenza-dialer/cadenza/engine/postgres"
+	"github.com/cadenza-dialer/cadenza/engine/postgres/pgtest"
 )
 
 // benchStart is a Monday 11:00 in New York: inside every window of
@@ -111,36 +109,7 @@ func BenchmarkRunDuePostgres(b *testing.B) {
 // newPostgresBench is newPostgresStoreTB with a pool of maxConns, telling
 // where the store lives.
 func newPostgresBench(b *testing.B, maxConns int32) (*postgres.Store, string, string) {
-	url := os.Getenv("CADENZA_TEST_POSTGRES_URL")
-	if url == "" {
-		if os.Getenv("CADENZA_TEST_REQUIRE_SERVICES") == "1" {
-			b.Fatal("CADENZA_TEST_POSTGRES_URL is empty but CADENZA_TEST_REQUIRE_SERVICES=1")
-		}
-		b.Skip("CADENZA_TEST_POSTGRES_URL is not set; it is set by make test")
-	}
-	r := make([]byte, 6)
-	_, _ = rand.Read(r)
-	schema := "cadenza_bench_" + hex.EncodeToString(r)
-	exec := func(ctx context.Context, sql string) error {
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	require.NoError(b, exec(b.Context(), "CREATE SCHEMA "+schema))
-	b.Cleanup(func() {
-		if err := exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			b.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	s, err := postgres.Open(b.Context(), url, postgres.WithSchema(schema), postgres.WithMaxConns(maxConns))
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = s.Close() })
-	require.NoError(b, s.Migrate(b.Context()))
-	return s, url, schema
+	return pgtest.Open(b, "cadenza_bench_", maxConns)
 }
 
 // rawRate claims and completes n due actions with the bare SQL and returns

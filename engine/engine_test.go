@@ -2,21 +2,17 @@ package engine_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/cadenza-dialer/cadenza/dialer"
 	"github.com/cadenza-dialer/cadenza/engine"
-	"github.com/cadenza-dialer/cadenza/engine/postgres"
+	"github.com/cadenza-dialer/cadenza/engine/postgres/pgtest"
 	"github.com/cadenza-dialer/cadenza/engine/sqlite"
 )
 
@@ -28,35 +24,7 @@ func newPostgresStore(t *testing.T) engine.ScheduleStore { return newPostgresSto
 
 func newPostgresStoreTB(t testing.TB) engine.ScheduleStore {
 	t.Helper()
-	url := os.Getenv("CADENZA_TEST_POSTGRES_URL")
-	if url == "" {
-		if os.Getenv("CADENZA_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("CADENZA_TEST_POSTGRES_URL is empty but CADENZA_TEST_REQUIRE_SERVICES=1")
-		}
-		t.Skip("CADENZA_TEST_POSTGRES_URL is not set; it is set by make test")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "cadenza_engine_" + hex.EncodeToString(b)
-	exec := func(ctx context.Context, sql string) error {
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	require.NoError(t, exec(t.Context(), "CREATE SCHEMA "+schema))
-	t.Cleanup(func() {
-		if err := exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	s, err := postgres.Open(t.Context(), url, postgres.WithSchema(schema), postgres.WithMaxConns(4))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	require.NoError(t, s.Migrate(t.Context()))
+	s, _, _ := pgtest.Open(t, "cadenza_engine_", 4)
 	return s
 }
 

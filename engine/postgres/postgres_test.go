@@ -1,60 +1,26 @@
 package postgres_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/cadenza-dialer/cadenza/engine"
 	"github.com/cadenza-dialer/cadenza/engine/postgres"
+	"github.com/cadenza-dialer/cadenza/engine/postgres/pgtest"
 	"github.com/cadenza-dialer/cadenza/engine/storetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// testURL returns the test database's URL, skipping (or, under make test,
-// failing) when there is none.
-func testURL(tb testing.TB) string {
-	tb.Helper()
-	url := os.Getenv("CADENZA_TEST_POSTGRES_URL")
-	if url == "" {
-		if os.Getenv("CADENZA_TEST_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("CADENZA_TEST_POSTGRES_URL is empty but CADENZA_TEST_REQUIRE_SERVICES=1")
-		}
-		tb.Skip("CADENZA_TEST_POSTGRES_URL is not set; it is set by make test")
-	}
-	return url
-}
+// testURL returns the test database's URL (pgtest.URL).
+func testURL(tb testing.TB) string { tb.Helper(); return pgtest.URL(tb) }
 
-// newSchema creates an empty schema with a random name and drops it, with
-// everything in it, at cleanup.
+// newSchema creates an empty schema dropped at cleanup (pgtest.Schema).
 func newSchema(tb testing.TB, url string) string {
 	tb.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "cadenza_test_" + hex.EncodeToString(b)
-	exec := func(ctx context.Context, sql string) error {
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	require.NoError(tb, exec(tb.Context(), "CREATE SCHEMA "+name))
-	tb.Cleanup(func() {
-		if err := exec(context.Background(), "DROP SCHEMA "+name+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
+	return pgtest.Schema(tb, url, "cadenza_test_")
 }
 
 // openIn opens a store on schema, closed at cleanup (registered after the
