@@ -399,8 +399,11 @@ func (l *leg) answered() {
 		})
 		return
 	}
-	l.emit(dialer.EventAnswered)
+	// The first packet goes out before anyone hears of the answer: a Play
+	// started on the event would otherwise hold the sender and the far
+	// end's symmetric-RTP latch would wait for our first audio frame.
 	l.media.keepalive()
+	l.emit(dialer.EventAnswered)
 	maxDur := time.NewTimer(l.tr.maxCallDuration())
 	defer maxDur.Stop()
 	keepalive := time.NewTicker(keepaliveEvery)
