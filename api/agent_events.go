@@ -83,6 +83,16 @@ func (s *Server) agentEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
+	// A raw route gets no request with the caller's key: read it again
+	// (serveRoute has just accepted it) to hold a bound key to its agent.
+	key, err := s.authenticate(r)
+	if err == nil {
+		err = s.actFor(r.Context(), key, "id", id)
+	}
+	if err != nil {
+		fail(err)
+		return
+	}
 	if _, err := s.liveAgent(r.Context(), id); err != nil {
 		fail(err)
 		return

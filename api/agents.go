@@ -299,12 +299,17 @@ type stateBody struct {
 	State string `json:"state"`
 }
 
-// setAgentState: PUT /v1/agents/{id}/state {"state"}. An agent may log in
+// setAgentState: PUT /v1/agents/{id}/state {"state"}; a key bound to
+// another agent is a 403 naming id (actFor). An agent may log in
 // or end its wrap-up or pause ("available"), pause, or log out; the other
 // states belong to calls. Asking for the state the agent is in changes
 // nothing (PUT is idempotent); a transition the table forbids is a 409
 // naming both states.
 func (s *Server) setAgentState(req *request) (*reply, error) {
+	id := req.PathValue("id")
+	if err := s.actFor(req.Context(), req.key, "id", id); err != nil {
+		return nil, err
+	}
 	var b stateBody
 	if err := decodeStrict(req.body, &b); err != nil {
 		return nil, err
@@ -321,7 +326,6 @@ func (s *Server) setAgentState(req *request) (*reply, error) {
 	default:
 		return nil, fieldProblem("state", fmt.Sprintf("%s is set by calls, not by request: want available, paused or logged_out", to))
 	}
-	id := req.PathValue("id")
 	cur, err := s.liveAgent(req.Context(), id)
 	if err != nil {
 		return nil, rosterError(err, id)

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cadenza-dialer/cadenza/dialer/agents"
 	"github.com/cadenza-dialer/cadenza/engine"
 )
 
@@ -59,11 +60,32 @@ func validKeyName(name string) string {
 // CreateKey stores a new API key. An empty secret generates one. It
 // returns the secret, which is shown to the caller once and never stored.
 func CreateKey(ctx context.Context, store engine.Store, name string, role engine.Role, secret string, now time.Time) (string, engine.APIKey, error) {
+	return CreateKeyWith(ctx, store, KeySpec{Name: name, Role: role, Secret: secret}, now)
+}
+
+// KeySpec is what CreateKeyWith makes a key from.
+type KeySpec struct {
+	Name string
+	Role engine.Role
+	// AgentID binds a key of role agent to one agent (engine.APIKey.AgentID).
+	AgentID string
+	// Secret is the key's secret; empty generates one.
+	Secret string
+}
+
+// CreateKeyWith stores a new API key as CreateKey does, optionally bound to
+// an agent: only a key of role agent can be, and the agent must exist when
+// store keeps agents (engine.AgentStore).
+func CreateKeyWith(ctx context.Context, store engine.Store, spec KeySpec, now time.Time) (string, engine.APIKey, error) {
+	name, role, secret := spec.Name, spec.Role, spec.Secret
 	if msg := validKeyName(name); msg != "" {
 		return "", engine.APIKey{}, engine.FieldErrors{{Path: "name", Message: msg}}
 	}
 	if role.Rank() == 0 {
 		return "", engine.APIKey{}, engine.FieldErrors{{Path: "role", Message: fmt.Sprintf("unknown role %q; use admin, manager, agent or viewer", role)}}
+	}
+	if err := checkKeyAgent(ctx, store, role, spec.AgentID); err != nil {
+		return "", engine.APIKey{}, err
 	}
 	if secret == "" {
 		secret = GenerateKey()
@@ -71,15 +93,39 @@ func CreateKey(ctx context.Context, store engine.Store, name string, role engine
 		return "", engine.APIKey{}, engine.FieldErrors{{Path: "secret", Message: fmt.Sprintf("must be at least %d characters", minSecretLen)}}
 	}
 	k, err := store.CreateAPIKey(ctx, engine.APIKey{
-		Name:   name,
-		Role:   role,
-		Prefix: secret[:shownPrefixLen],
-		Hash:   HashKey(secret),
+		Name:    name,
+		Role:    role,
+		Prefix:  secret[:shownPrefixLen],
+		Hash:    HashKey(secret),
+		AgentID: spec.AgentID,
 	}, now)
 	if err != nil {
 		return "", engine.APIKey{}, fmt.Errorf("create api key %q: %w", name, err)
 	}
 	return secret, k, nil
+}
+
+// checkKeyAgent checks a key's agent binding before it is stored, so the
+// caller hears which field is wrong rather than a bare not-found.
+func checkKeyAgent(ctx context.Context, store engine.Store, role engine.Role, agentID string) error {
+	if agentID == "" {
+		return nil
+	}
+	if role != engine.RoleAgent {
+		return engine.FieldErrors{{Path: "agent_id", Message: fmt.Sprintf("only a key of role agent can be bound to an agent, not %s", role)}}
+	}
+	as, ok := store.(engine.AgentStore)
+	if !ok {
+		return nil
+	}
+	_, err := as.GetAgent(ctx, agentID)
+	if errors.Is(err, engine.ErrNotFound) {
+		return engine.FieldErrors{{Path: "agent_id", Message: fmt.Sprintf("no agent %q", agentID)}}
+	}
+	if err != nil {
+		return fmt.Errorf("check agent %s: %w", agentID, err)
+	}
+	return nil
 }
 
 // BootstrapAdmin gives an empty database its first admin key. If keys
@@ -132,5 +178,56 @@ func (s *Server) authenticate(r *http.Request) (engine.APIKey, error) {
 func unauthorized(detail string) *Problem {
 	p := newProblem(http.StatusUnauthorized, "unauthorized", detail)
 	p.Errors = []engine.FieldError{{Path: "Authorization", Message: detail}}
+	return p
+}
+
+// actFor lets key act for agent agentID (change its state, follow its
+// events, accept prompts for it). A key bound to an agent (APIKey.AgentID)
+// acts only for that agent, and for none once the agent is deleted; other
+// keys that reached an agent route act for any agent. path names the
+// parameter or field that held agentID, for the 403.
+func (s *Server) actFor(ctx context.Context, key engine.APIKey, path, agentID string) error {
+	if key.AgentID == "" {
+		return nil
+	}
+	if agentID != key.AgentID {
+		return forbiddenField(path, fmt.Sprintf("key %q acts only for agent %q, not %q", key.Name, key.AgentID, agentID))
+	}
+	gone, err := s.agentGone(ctx, agentID)
+	if err != nil {
+		return err
+	}
+	if gone {
+		return forbiddenField(path, fmt.Sprintf("key %q is bound to agent %q, which no longer exists", key.Name, agentID))
+	}
+	return nil
+}
+
+// agentGone reports whether agent id was deleted: the store is the truth
+// when there is one (a deleted agent may linger nowhere else), else the
+// roster. With neither, the route itself answers 503.
+func (s *Server) agentGone(ctx context.Context, id string) (bool, error) {
+	switch {
+	case s.agentStore != nil:
+		_, err := s.agentStore.GetAgent(ctx, id)
+		if errors.Is(err, engine.ErrNotFound) {
+			return true, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("get agent %s: %w", id, err)
+		}
+		return false, nil
+	case s.roster != nil:
+		_, err := s.roster.Get(id, s.now())
+		return errors.Is(err, agents.ErrUnknownAgent), nil
+	}
+	return false, nil
+}
+
+// forbiddenField is a 403 naming the parameter or field that asked for
+// what the key may not do.
+func forbiddenField(path, message string) *Problem {
+	p := newProblem(http.StatusForbidden, "forbidden", path+": "+message)
+	p.Errors = []engine.FieldError{{Path: path, Message: message}}
 	return p
 }

@@ -12,6 +12,8 @@ import (
 type keyBody struct {
 	Name string      `json:"name"`
 	Role engine.Role `json:"role"`
+	// AgentID binds a key of role agent to one agent (engine.APIKey.AgentID).
+	AgentID string `json:"agent_id"`
 }
 
 // createdKey is the one response that shows a secret.
@@ -21,8 +23,10 @@ type createdKey struct {
 	Secret string `json:"secret"`
 }
 
-// createAPIKey: POST /v1/api-keys {"name", "role"} (admin). The secret is
-// in this response only; the store keeps its hash.
+// createAPIKey: POST /v1/api-keys {"name", "role", "agent_id"} (admin).
+// The secret is in this response only; the store keeps its hash. agent_id
+// binds a key of role agent to one agent, which is recommended for keys
+// handed to agent UIs: unbound agent keys may act for any agent.
 func (s *Server) createAPIKey(req *request) (*reply, error) {
 	var b keyBody
 	if err := decodeStrict(req.body, &b); err != nil {
@@ -35,10 +39,13 @@ func (s *Server) createAPIKey(req *request) (*reply, error) {
 	if b.Role.Rank() == 0 {
 		errs = append(errs, engine.FieldError{Path: "role", Message: "must be admin, manager, agent or viewer"})
 	}
+	if b.AgentID != "" && b.Role.Rank() != 0 && b.Role != engine.RoleAgent {
+		errs = append(errs, engine.FieldError{Path: "agent_id", Message: fmt.Sprintf("only a key of role agent can be bound to an agent, not %s", b.Role)})
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	secret, k, err := CreateKey(req.Context(), s.store, b.Name, b.Role, "", s.now())
+	secret, k, err := CreateKeyWith(req.Context(), s.store, KeySpec{Name: b.Name, Role: b.Role, AgentID: b.AgentID}, s.now())
 	if err != nil {
 		return nil, storeError(err, "api key", b.Name, "create api key")
 	}

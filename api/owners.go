@@ -42,9 +42,10 @@ type acceptResult struct {
 	OwnerChange *engine.OwnerChange `json:"owner_change,omitempty"`
 }
 
-// acceptPrompt: POST /v1/prompts/{id}/accept {"agent_id"}. 404 for an
-// unknown prompt or agent, 403 when the prompt was not offered to the
-// agent, 409 when it was taken, expired, or the agent is no longer free.
+// acceptPrompt: POST /v1/prompts/{id}/accept {"agent_id"}. agent_id may
+// be left out with a key bound to an agent, and must be that agent if
+// given. 404 for an unknown prompt or agent, 403 when the prompt was not
+// offered to the agent or the key is bound to another agent, 409 when it was taken, expired, or the agent is no longer free.
 // A first_to_answer owner prompt (one that names a contact and reserves no
 // agent) makes the winner the contact's owner.
 func (s *Server) acceptPrompt(req *request) (*reply, error) {
@@ -53,7 +54,14 @@ func (s *Server) acceptPrompt(req *request) (*reply, error) {
 		return nil, err
 	}
 	if b.AgentID == "" {
+		// A key bound to an agent accepts for that agent.
+		b.AgentID = req.key.AgentID
+	}
+	if b.AgentID == "" {
 		return nil, fieldProblem("agent_id", "required: the agent accepting the prompt")
+	}
+	if err := s.actFor(req.Context(), req.key, "agent_id", b.AgentID); err != nil {
+		return nil, err
 	}
 	roster, err := s.needRoster()
 	if err != nil {

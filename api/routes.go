@@ -10,7 +10,8 @@ import (
 // TestOpenAPIMatchesRoutes checks that openapi.json describes exactly these.
 //
 // Roles: viewer (and agent) read; agents post dispositions, change their
-// live state, follow their event stream and accept prompts; manager writes
+// live state, follow their event stream and accept prompts (a key bound to
+// an agent only for that agent, see actFor); manager writes
 // cadences, templates, assets, contacts, enrollments, the do-not-call list,
 // teams, queues, agents and contact owners, and rests caller IDs; admin manages API keys. Health, metrics and the
 // OpenAPI document are public: probes and scrapers carry no key, and the

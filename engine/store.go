@@ -94,6 +94,12 @@ type APIKey struct {
 	Hash       []byte     `json:"-"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	// AgentID binds a key of role agent to one agent: the key may then
+	// act only for that agent (its state, its event stream, its prompt
+	// accepts), and for none once the agent is deleted. Empty means
+	// unbound: an agent key that may act for any agent, like a supervisor
+	// tool. Only role agent may carry one.
+	AgentID string `json:"agent_id,omitempty"`
 }
 
 // IdempotentResponse is the first response to a POST with an Idempotency-Key,

@@ -21,11 +21,15 @@ func newAPIKeyCommand() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&cfgPath, "config", "", "YAML config file")
 
-	var role, name string
+	var role, name, agentID string
 	create := &cobra.Command{
-		Use:   "create --role ROLE --name NAME",
+		Use:   "create --role ROLE --name NAME [--agent AGENT_ID]",
 		Short: "Create an API key and print its secret (shown only once)",
-		Args:  cobra.NoArgs,
+		Long: "Create an API key and print its secret (shown only once).\n\n" +
+			"--agent binds a key of role agent to one agent: it may then change only that agent's state, " +
+			"follow only its events and accept prompts only for it. Bind the keys you hand to agent UIs; " +
+			"an unbound agent key may act for any agent.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r := engine.Role(role)
 			if r.Rank() == 0 {
@@ -33,6 +37,9 @@ func newAPIKeyCommand() *cobra.Command {
 			}
 			if name == "" {
 				return fmt.Errorf("--name: required")
+			}
+			if agentID != "" && r != engine.RoleAgent {
+				return fmt.Errorf("--agent: only a key of role agent can be bound to an agent, not %s", r)
 			}
 			cfg, err := config.Load(cfgPath, os.Getenv)
 			if err != nil {
@@ -44,23 +51,28 @@ func newAPIKeyCommand() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			secret, key, err := api.CreateKey(ctx, s, name, r, "", time.Now())
+			secret, key, err := api.CreateKeyWith(ctx, s, api.KeySpec{Name: name, Role: r, AgentID: agentID}, time.Now())
 			if err != nil {
 				return fmt.Errorf("create key: %w", err)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", secret)
 			if err == nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "created %s key %q (id %s); the secret above is not stored and will not be shown again\n", key.Role, key.Name, key.ID)
+				bound := ""
+				if key.AgentID != "" {
+					bound = fmt.Sprintf(" bound to agent %s", key.AgentID)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "created %s key %q (id %s)%s; the secret above is not stored and will not be shown again\n", key.Role, key.Name, key.ID, bound)
 			}
 			return err
 		},
 	}
 	create.Flags().StringVar(&role, "role", "", "admin, manager, agent or viewer")
 	create.Flags().StringVar(&name, "name", "", "a name to recognise the key by")
+	create.Flags().StringVar(&agentID, "agent", "", "bind a key of role agent to this agent id (recommended for agent UIs)")
 
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List API keys (never their secrets)",
+		Short: "List API keys (never their secrets), one JSON object a line; agent_id shows a bound key's agent",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cfgPath, os.Getenv)

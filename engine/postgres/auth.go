@@ -24,12 +24,22 @@ func (s *Store) CreateAPIKey(ctx context.Context, k engine.APIKey, now time.Time
 	if k.Role.Rank() == 0 {
 		return engine.APIKey{}, fmt.Errorf("create api key: %w", fieldErr("role", fmt.Sprintf("unknown role %q", k.Role)))
 	}
+	var agentID *string
+	if k.AgentID != "" {
+		if k.Role != engine.RoleAgent {
+			return engine.APIKey{}, fmt.Errorf("create api key: %w", fieldErr("agent_id", fmt.Sprintf("only a key of role agent can be bound to an agent, not %s", k.Role)))
+		}
+		if !validID(k.AgentID) {
+			return engine.APIKey{}, fmt.Errorf("create api key: %w", fieldErr("agent_id", fmt.Sprintf("%q is not an agent id", k.AgentID)))
+		}
+		agentID = &k.AgentID
+	}
 	var err error
 	if k.ID, err = newID(); err != nil {
 		return engine.APIKey{}, fmt.Errorf("create api key: %w", err)
 	}
 	k.CreatedAt, k.LastUsedAt = utc(now), nil
-	_, err = s.pool.Exec(ctx, s.q.InsertAPIKey, k.ID, k.Name, string(k.Role), k.Prefix, k.Hash, k.CreatedAt)
+	_, err = s.pool.Exec(ctx, s.q.InsertAPIKey, k.ID, k.Name, string(k.Role), k.Prefix, k.Hash, k.CreatedAt, agentID)
 	if pgCode(err) == uniqueViolation {
 		err = fmt.Errorf("%w: a key with this hash exists", engine.ErrConflict)
 	}
@@ -41,11 +51,15 @@ func (s *Store) CreateAPIKey(ctx context.Context, k engine.APIKey, now time.Time
 
 func scanAPIKey(r rowScanner) (engine.APIKey, error) {
 	var (
-		k    engine.APIKey
-		role string
+		k     engine.APIKey
+		role  string
+		agent *string
 	)
-	if err := r.Scan(&k.ID, &k.Name, &role, &k.Prefix, &k.Hash, &k.CreatedAt, &k.LastUsedAt); err != nil {
+	if err := r.Scan(&k.ID, &k.Name, &role, &k.Prefix, &k.Hash, &k.CreatedAt, &k.LastUsedAt, &agent); err != nil {
 		return engine.APIKey{}, err
+	}
+	if agent != nil {
+		k.AgentID = *agent
 	}
 	k.Role, k.CreatedAt, k.LastUsedAt = engine.Role(role), k.CreatedAt.UTC(), utcPtr(k.LastUsedAt)
 	return k, nil

@@ -22,13 +22,17 @@ func (s *Store) CreateAPIKey(ctx context.Context, k engine.APIKey, now time.Time
 	if k.Role.Rank() == 0 {
 		return engine.APIKey{}, fmt.Errorf("create api key: %w", fieldErr("role", fmt.Sprintf("unknown role %q", k.Role)))
 	}
+	if k.AgentID != "" && k.Role != engine.RoleAgent {
+		return engine.APIKey{}, fmt.Errorf("create api key: %w", fieldErr("agent_id", fmt.Sprintf("only a key of role agent can be bound to an agent, not %s", k.Role)))
+	}
 	var err error
 	if k.ID, err = newID(); err != nil {
 		return engine.APIKey{}, fmt.Errorf("create api key: %w", err)
 	}
 	k.CreatedAt, k.LastUsedAt = utc(now), nil
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q.InsertAPIKey, k.ID, k.Name, string(k.Role), k.Prefix, k.Hash, micros(k.CreatedAt))
+		_, err := tx.ExecContext(ctx, s.q.InsertAPIKey, k.ID, k.Name, string(k.Role), k.Prefix, k.Hash, micros(k.CreatedAt),
+			sql.NullString{String: k.AgentID, Valid: k.AgentID != ""})
 		return err
 	})
 	if isUnique(err) {
@@ -46,11 +50,13 @@ func scanAPIKey(r rowScanner) (engine.APIKey, error) {
 		role    string
 		created int64
 		used    sql.NullInt64
+		agent   sql.NullString
 	)
-	if err := r.Scan(&k.ID, &k.Name, &role, &k.Prefix, &k.Hash, &created, &used); err != nil {
+	if err := r.Scan(&k.ID, &k.Name, &role, &k.Prefix, &k.Hash, &created, &used, &agent); err != nil {
 		return engine.APIKey{}, err
 	}
 	k.Role, k.CreatedAt, k.LastUsedAt = engine.Role(role), fromMicros(created), fromNullMicros(used)
+	k.AgentID = agent.String
 	return k, nil
 }
 

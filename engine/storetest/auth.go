@@ -18,6 +18,8 @@ func authTests() []test {
 		{"APIKeyLastUsed", testAPIKeyLastUsed},
 		{"APIKeyUnknownHash", testAPIKeyUnknownHash},
 		{"APIKeyInvalidRole", testAPIKeyInvalidRole},
+		{"APIKeyAgentBinding", testAPIKeyAgentBinding},
+		{"APIKeyAgentOnlyForRoleAgent", testAPIKeyAgentOnlyForRoleAgent},
 		{"APIKeyListCount", testAPIKeyListCount},
 		{"APIKeyDelete", testAPIKeyDelete},
 		{"IdempotentPutGet", testIdempotentPutGet},
@@ -101,6 +103,60 @@ func testAPIKeyInvalidRole(t *testing.T, s engine.Store) {
 	requireField(t, err, "role")
 	_, err = s.CreateAPIKey(ctx(t), engine.APIKey{Name: "x", Role: engine.RoleAdmin}, at(0))
 	requireField(t, err, "hash")
+	n, err := s.CountAPIKeys(ctx(t))
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
+
+// boundAgentID is an agent for a bound key: a stored one when s keeps
+// agents, else a well-formed id (the store does not check it exists).
+func boundAgentID(t *testing.T, s engine.Store) (string, func()) {
+	t.Helper()
+	as, ok := s.(engine.AgentStore)
+	if !ok {
+		return "0190a3c2-5b1e-7000-8000-00000000a9e1", func() {}
+	}
+	a, err := as.CreateAgent(ctx(t), engine.Agent{Name: "Ana", Destination: "PJSIP/ana"}, at(0))
+	require.NoError(t, err)
+	return a.ID, func() { require.NoError(t, as.DeleteAgent(ctx(t), a.ID)) }
+}
+
+func testAPIKeyAgentBinding(t *testing.T, s engine.Store) {
+	agentID, deleteAgent := boundAgentID(t, s)
+	k, err := s.CreateAPIKey(ctx(t), engine.APIKey{Name: "ana", Role: engine.RoleAgent, Prefix: "cdz_a", Hash: hashOf("secret-ana"), AgentID: agentID}, at(1))
+	require.NoError(t, err)
+	require.Equal(t, agentID, k.AgentID)
+	free := newKey(t, s, "desk", engine.RoleAgent, at(2))
+	require.Empty(t, free.AgentID)
+
+	got, err := s.APIKeyByHash(ctx(t), hashOf("secret-ana"), at(3))
+	require.NoError(t, err)
+	require.Equal(t, agentID, got.AgentID)
+	got, err = s.APIKeyByHash(ctx(t), hashOf("secret-desk"), at(3))
+	require.NoError(t, err)
+	require.Empty(t, got.AgentID, "an unbound key reads back unbound")
+
+	items, _, err := s.ListAPIKeys(ctx(t), engine.Page{})
+	require.NoError(t, err)
+	require.Len(t, items, 2)
+	require.Equal(t, agentID, items[0].AgentID)
+	require.Empty(t, items[1].AgentID)
+
+	// Deleting the agent keeps the key and its binding: the API refuses it
+	// for agent routes, and the key can still be listed and deleted.
+	deleteAgent()
+	got, err = s.APIKeyByHash(ctx(t), hashOf("secret-ana"), at(4))
+	require.NoError(t, err)
+	require.Equal(t, agentID, got.AgentID)
+	require.NoError(t, s.DeleteAPIKey(ctx(t), k.ID))
+}
+
+func testAPIKeyAgentOnlyForRoleAgent(t *testing.T, s engine.Store) {
+	agentID, _ := boundAgentID(t, s)
+	for _, r := range []engine.Role{engine.RoleAdmin, engine.RoleManager, engine.RoleViewer} {
+		_, err := s.CreateAPIKey(ctx(t), engine.APIKey{Name: "x", Role: r, Hash: hashOf("x-" + string(r)), AgentID: agentID}, at(0))
+		requireField(t, err, "agent_id")
+	}
 	n, err := s.CountAPIKeys(ctx(t))
 	require.NoError(t, err)
 	require.Zero(t, n)

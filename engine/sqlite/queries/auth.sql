@@ -1,10 +1,10 @@
 -- API keys and stored Idempotency-Key responses.
 
 -- name: insert_api_key
-INSERT INTO api_keys (id, name, role, prefix, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6);
+INSERT INTO api_keys (id, name, role, prefix, hash, created_at, agent_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7);
 
 -- name: api_key_by_hash
-SELECT id, name, role, prefix, hash, created_at, last_used_at FROM api_keys WHERE hash = ?1;
+SELECT id, name, role, prefix, hash, created_at, last_used_at, agent_id FROM api_keys WHERE hash = ?1;
 
 -- name: touch_api_key
 -- ?3 is the oldest last use that is still fresh: a key used within the last
@@ -13,7 +13,7 @@ UPDATE api_keys SET last_used_at = ?2
 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?3);
 
 -- name: list_api_keys
-SELECT id, name, role, prefix, hash, created_at, last_used_at
+SELECT id, name, role, prefix, hash, created_at, last_used_at, agent_id
 FROM api_keys
 WHERE (created_at, id) > (?1, ?2)
 ORDER BY created_at, id
