@@ -70,7 +70,8 @@ func (d *handoffDialer) count() int {
 //     poll (1 s) is only the fallback.
 //   - poll: the actions were scheduled ahead, due 1 ms apart from 200 ms
 //     after the start; nothing notifies, the scheduler finds them by
-//     polling (every 50 ms ± 10 ms).
+//     polling (every 50 ms ± 10 ms) and by sleeping until the next due
+//     time when that is sooner.
 //
 // The clock is real time, shifted to start on a Monday 11:00 in New York so
 // that every action is inside its windows whenever the benchmark runs.

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cadenza-dialer/cadenza/dialer"
 	"github.com/cadenza-dialer/cadenza/engine"
 	"github.com/cadenza-dialer/cadenza/engine/postgres"
 	"github.com/cadenza-dialer/cadenza/engine/postgres/pgtest"
@@ -104,6 +106,53 @@ func BenchmarkRunDuePostgres(b *testing.B) {
 	raw := rawRate(b, url, schema, 100, b.N)
 	b.ReportMetric(raw, "raw-actions/s")
 	b.ReportMetric(rate/raw, "ratio")
+}
+
+// countedDialer counts the calls handed to it.
+type countedDialer struct {
+	engine.Dialer
+	n atomic.Int64
+}
+
+func (d *countedDialer) Dial(ctx context.Context, c dialer.Call) dialer.Outcome {
+	out := d.Dialer.Dial(ctx, c)
+	d.n.Add(1)
+	return out
+}
+
+// BenchmarkSchedulerPostgres is BenchmarkRunDuePostgres through the
+// long-running scheduler loop, as a node runs: it claims while earlier
+// actions are in flight, never more than its free slots (Concurrency 100,
+// batch 100). The clock stands still: b.N contacts are due at once. The
+// time runs from Start to a drained Stop (every outcome recorded).
+func BenchmarkSchedulerPostgres(b *testing.B) {
+	store, _, _ := newPostgresBench(b, 8)
+	clock := engine.NewSimClock(benchStart)
+	script, err := engine.ParseOutcomeScript("no_answer")
+	require.NoError(b, err)
+	timed := &timedClaims{ScheduleStore: store}
+	d := &countedDialer{Dialer: engine.NewScriptedDialer(script, clock.Now)}
+	e, err := engine.New(engine.Options{Store: timed, Now: clock.Now, Dialer: d, BatchSize: 100, Concurrency: 100})
+	require.NoError(b, err)
+	cad, err := store.CreateCadence(b.Context(), oneCallDefinition(), engine.StatusActive, clock.Now())
+	require.NoError(b, err)
+	enrollBench(b, e, cad.ID, 0, b.N)
+	sched := e.NewScheduler(engine.SchedulerOptions{Poll: time.Second, RescueEvery: time.Hour})
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	require.NoError(b, sched.Start(b.Context()))
+	defer sched.Stop()
+	deadline := start.Add(5 * time.Minute)
+	for d.n.Load() < int64(b.N) {
+		require.True(b, time.Now().Before(deadline), "only %d of %d calls handed off", d.n.Load(), b.N)
+		time.Sleep(time.Millisecond)
+	}
+	sched.Stop()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "actions/s")
+	b.ReportMetric(p99(timed.claims), "claim-p99-ms")
 }
 
 // newPostgresBench is newPostgresStoreTB with a pool of maxConns, telling

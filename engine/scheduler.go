@@ -5,9 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -323,128 +321,6 @@ func (e *Engine) RunUntil(ctx context.Context, clock *SimClock, end time.Time) e
 			return nil
 		}
 		clock.Set(at)
-	}
-}
-
-// SchedulerOptions tune the claiming loop.
-type SchedulerOptions struct {
-	// Poll is the mean wait between claims when nothing was due; 1 s when 0.
-	Poll time.Duration
-	// Jitter spreads the waits of several nodes: each wait is Poll ± Jitter/2.
-	// Poll/5 when 0.
-	Jitter time.Duration
-	// RescueEvery is how often expired leases are looked for; 30 s when 0.
-	RescueEvery time.Duration
-}
-
-// Scheduler is the long-running claim loop of one node. Start returns at
-// once; Stop stops claiming, waits for the actions in flight and is
-// idempotent.
-type Scheduler struct {
-	e    *Engine
-	opts SchedulerOptions
-
-	mu      sync.Mutex
-	started bool
-	cancel  context.CancelFunc
-	done    chan struct{}
-	work    sync.WaitGroup
-	slots   chan struct{}
-	stopped sync.Once
-}
-
-// NewScheduler builds the claim loop over the engine.
-func (e *Engine) NewScheduler(o SchedulerOptions) *Scheduler {
-	if o.Poll <= 0 {
-		o.Poll = time.Second
-	}
-	if o.Jitter <= 0 {
-		o.Jitter = o.Poll / 5
-	}
-	if o.RescueEvery <= 0 {
-		o.RescueEvery = 30 * time.Second
-	}
-	return &Scheduler{e: e, opts: o, slots: make(chan struct{}, e.conc), done: make(chan struct{})}
-}
-
-// Start launches the loop.
-func (s *Scheduler) Start(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.started {
-		return errors.New("scheduler: already started")
-	}
-	s.started = true
-	ctx, s.cancel = context.WithCancel(ctx)
-	go s.loop(ctx)
-	if w := s.e.waker; w != nil {
-		s.work.Add(1)
-		go func() {
-			defer s.work.Done()
-			if err := w.Listen(ctx, s.e.poke); err != nil && ctx.Err() == nil {
-				s.e.log.Warn("wake-ups from other nodes stopped; polling only", "err", err)
-			}
-		}()
-	}
-	return nil
-}
-
-// Stop stops claiming and waits for the actions in flight to finish.
-func (s *Scheduler) Stop() {
-	s.stopped.Do(func() {
-		s.mu.Lock()
-		started := s.started
-		s.mu.Unlock()
-		if !started {
-			return
-		}
-		s.cancel()
-		<-s.done
-		s.work.Wait()
-	})
-}
-
-func (s *Scheduler) loop(ctx context.Context) {
-	defer close(s.done)
-	log := s.e.log.With("component", "scheduler")
-	var lastRescue time.Time
-	for {
-		if time.Since(lastRescue) >= s.opts.RescueEvery {
-			lastRescue = time.Now()
-			if _, _, err := s.e.Rescue(ctx); err != nil && ctx.Err() == nil {
-				log.Error("rescue expired leases", "err", err)
-			}
-		}
-		free := cap(s.slots) - len(s.slots)
-		n := 0
-		if free > 0 {
-			claimed, err := s.e.claim(ctx, min(free, s.e.batch))
-			if err != nil && ctx.Err() == nil {
-				log.Error("claim due actions", "err", err)
-			}
-			for _, ca := range claimed {
-				s.slots <- struct{}{}
-				s.work.Add(1)
-				go func() {
-					defer s.work.Done()
-					defer func() { <-s.slots }()
-					if err := s.e.process(ctx, ca); err != nil {
-						log.Error("process action", "action_id", ca.Action.ID, "err", err)
-					}
-				}()
-			}
-			n = len(claimed)
-		}
-		wait := s.opts.Poll - s.opts.Jitter/2 + rand.N(s.opts.Jitter+1)
-		if n > 0 && n == min(free, s.e.batch) {
-			wait = 0 // a full batch: more may be due
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		case <-s.e.wake:
-		}
 	}
 }
 
