@@ -214,8 +214,12 @@ func runDemo(ctx context.Context, f demoFlags, dio demoIO) (*demoResult, error) 
 	if err != nil {
 		return nil, fmt.Errorf("caller-ID pools: %w", err)
 	}
+	connector, err := demoConnector(simulator.Addr(), drv, logger, reg)
+	if err != nil {
+		return nil, err
+	}
 	d, err := dialer.New(dialer.Options{Drivers: map[string]dialer.Driver{demoTrunk: drv}, Pacer: pacer, CallerIDs: picker,
-		Logger: logger, Registerer: reg, DrainTimeout: 5 * time.Second})
+		Connector: connector, Logger: logger, Registerer: reg, DrainTimeout: 5 * time.Second})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,6 +45,12 @@ type demoSummary struct {
 	Unmatched     int // placed calls without a simulator record
 	AMDAgreeHuman [2]int
 	AMDAgreeVM    [2]int
+	// Bridged calls a person answered were put through to an agent, from
+	// answer to bridge in ConnectMedianMS (median) and ConnectMaxMS; the
+	// simulator logged AgentLegs answered agent phones, AgentHeard of
+	// which heard the contact.
+	Bridged, AgentLegs, AgentHeard int
+	ConnectMedianMS, ConnectMaxMS  int64
 	// Analytics are the engine's rates over the run (seed 000's
 	// definitions: contacts ÷ attempts, conversions ÷ contacts).
 	Analytics engine.Analytics
@@ -55,17 +62,33 @@ func buildDemoSummary(t *demoTally, calls []sim.CallRecord, contacts int) demoSu
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := demoSummary{Contacts: contacts, Enrolled: t.enrolled, Refused: t.refused, Disp: t.disp, SMS: t.sms,
-		Blocks: t.blocks, CallerIDs: map[string]int{}, SimInvites: len(calls)}
+		Blocks: t.blocks, CallerIDs: map[string]int{}}
 	byAttempt := make(map[string]sim.CallRecord, len(calls))
 	for _, r := range calls {
+		if isAgentLeg(r) {
+			// The bridge legs to the agents' phones: answered, and the
+			// agent heard the contact (audio relayed both ways).
+			if r.FinalCode == 200 {
+				s.AgentLegs++
+				if r.AgentReceivedMS > 0 {
+					s.AgentHeard++
+				}
+			}
+			continue
+		}
+		s.SimInvites++
 		byAttempt[r.Attempt] = r
 	}
+	var connected []int64
 	for id, o := range t.outcomes {
 		if !o.Placed() {
 			continue
 		}
 		s.Attempts++
 		s.CallerIDs[o.CallerID]++
+		if o.ConnectedMS > 0 {
+			connected = append(connected, o.ConnectedMS)
+		}
 		r, ok := byAttempt[id]
 		if !ok {
 			s.Unmatched++
@@ -74,7 +97,8 @@ func buildDemoSummary(t *demoTally, calls []sim.CallRecord, contacts int) demoSu
 		switch r.Behavior {
 		case sim.Human:
 			s.AMDAgreeHuman[1]++
-			if o.Disposition == dialer.Human {
+			// Abandoned: AMD heard a person; no agent was free.
+			if o.Disposition == dialer.Human || o.Disposition == dialer.Abandoned {
 				s.AMDAgreeHuman[0]++
 			}
 		case sim.Voicemail:
@@ -105,6 +129,11 @@ func buildDemoSummary(t *demoTally, calls []sim.CallRecord, contacts int) demoSu
 	}
 	if s.Reached > 0 {
 		s.AttemptsToContact = float64(sum) / float64(s.Reached)
+	}
+	s.Bridged = len(connected)
+	if len(connected) > 0 {
+		slices.Sort(connected)
+		s.ConnectMedianMS, s.ConnectMaxMS = connected[len(connected)/2], connected[len(connected)-1]
 	}
 	return s
 }
@@ -157,6 +186,8 @@ func (s demoSummary) write(w io.Writer) error {
 	row("contact rate", fmt.Sprintf("%s (%d contacts in %d attempts; %d of %d enrolled people reached)", pct(a.Contacts, a.Attempts), a.Contacts, a.Attempts, s.Reached, s.Enrolled))
 	row("conversion rate", fmt.Sprintf("%s (%d conversions of %d contacts, posted by the demo's simulated agents)", pct(a.Conversions, a.Contacts), a.Conversions, a.Contacts))
 	row("avg attempts to contact", fmt.Sprintf("%.2f (calls until a person answered, that call included; %d contacted enrollments)", a.AverageAttemptsBeforeContact, a.ContactedEnrollments))
+	row("agents", fmt.Sprintf("%d people put through to %d agents, median %d ms after answer (max %d ms); simulator: %d agent phones answered, %d heard the contact",
+		s.Bridged, demoTeamSize, s.ConnectMedianMS, s.ConnectMaxMS, s.AgentLegs, s.AgentHeard))
 	row("voicemails dropped", fmt.Sprintf("%d (simulator: %d started after the beep, %d clipped)", s.Voicemails, s.VMAfterBeep, s.VMClipped))
 	row("AMD vs simulator", fmt.Sprintf("persons %d/%d judged human, voicemail boxes %d/%d judged machine",
 		s.AMDAgreeHuman[0], s.AMDAgreeHuman[1], s.AMDAgreeVM[0], s.AMDAgreeVM[1]))
