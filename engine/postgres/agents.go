@@ -74,20 +74,7 @@ func (s *Store) GetTeam(ctx context.Context, id string) (engine.Team, error) {
 
 // ListTeams pages through teams, oldest first.
 func (s *Store) ListTeams(ctx context.Context, p engine.Page) ([]engine.Team, string, error) {
-	after, afterID, limit, err := pageArgs(p)
-	if err != nil {
-		return nil, "", fmt.Errorf("list teams: %w", err)
-	}
-	rows, err := s.pool.Query(ctx, s.q.ListTeams, after, afterID, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("list teams: %w", err)
-	}
-	items, err := collect(rows, scanTeam)
-	if err != nil {
-		return nil, "", fmt.Errorf("list teams: %w", err)
-	}
-	items, next := trimPage(items, limit, func(t engine.Team) (time.Time, string) { return t.CreatedAt, t.ID })
-	return items, next, nil
+	return listPage(ctx, s, "teams", s.q.ListTeams, p, scanTeam, func(t engine.Team) (time.Time, string) { return t.CreatedAt, t.ID })
 }
 
 // UpdateTeam replaces the name and description of team t.ID.

@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"context"
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -77,4 +79,25 @@ func trimPage[T any](items []T, limit int, key func(T) (time.Time, string)) ([]T
 	items = items[:limit]
 	at, id := key(items[limit-1])
 	return items, encodeCursor(at, id)
+}
+
+// listPage runs a list query that pages by (created, key) — its arguments
+// are the cursor's time, the cursor's key and the page size plus one — and
+// returns one page with the cursor of the next. key gives a row's position.
+func listPage[T any](ctx context.Context, s *Store, what, query string, p engine.Page,
+	scan func(rowScanner) (T, error), key func(T) (time.Time, string)) ([]T, string, error) {
+	after, afterKey, limit, err := pageArgs(p)
+	if err != nil {
+		return nil, "", fmt.Errorf("list %s: %w", what, err)
+	}
+	rows, err := s.pool.Query(ctx, query, after, afterKey, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list %s: %w", what, err)
+	}
+	items, err := collect(rows, scan)
+	if err != nil {
+		return nil, "", fmt.Errorf("list %s: %w", what, err)
+	}
+	items, next := trimPage(items, limit, key)
+	return items, next, nil
 }

@@ -45,20 +45,7 @@ func scanTemplate(r rowScanner) (engine.Template, error) {
 
 // ListTemplates pages through templates, oldest first.
 func (s *Store) ListTemplates(ctx context.Context, p engine.Page) ([]engine.Template, string, error) {
-	after, afterID, limit, err := pageArgs(p)
-	if err != nil {
-		return nil, "", fmt.Errorf("list templates: %w", err)
-	}
-	rows, err := s.pool.Query(ctx, s.q.ListTemplates, after, afterID, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("list templates: %w", err)
-	}
-	items, err := collect(rows, scanTemplate)
-	if err != nil {
-		return nil, "", fmt.Errorf("list templates: %w", err)
-	}
-	items, next := trimPage(items, limit, func(t engine.Template) (time.Time, string) { return t.CreatedAt, t.ID })
-	return items, next, nil
+	return listPage(ctx, s, "templates", s.q.ListTemplates, p, scanTemplate, func(t engine.Template) (time.Time, string) { return t.CreatedAt, t.ID })
 }
 
 // GetTemplate returns a template.
@@ -145,25 +132,12 @@ func (s *Store) GetAsset(ctx context.Context, idOrName string) (engine.Asset, er
 
 // ListAssets pages through assets, oldest first, without their PCM.
 func (s *Store) ListAssets(ctx context.Context, p engine.Page) ([]engine.Asset, string, error) {
-	after, afterID, limit, err := pageArgs(p)
-	if err != nil {
-		return nil, "", fmt.Errorf("list assets: %w", err)
-	}
-	rows, err := s.pool.Query(ctx, s.q.ListAssets, after, afterID, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("list assets: %w", err)
-	}
-	items, err := collect(rows, func(r rowScanner) (engine.Asset, error) {
+	return listPage(ctx, s, "assets", s.q.ListAssets, p, func(r rowScanner) (engine.Asset, error) {
 		var a engine.Asset
 		err := r.Scan(&a.ID, &a.Name, &a.DurationMS, &a.CreatedAt)
 		a.CreatedAt = a.CreatedAt.UTC()
 		return a, err
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("list assets: %w", err)
-	}
-	items, next := trimPage(items, limit, func(a engine.Asset) (time.Time, string) { return a.CreatedAt, a.ID })
-	return items, next, nil
+	}, func(a engine.Asset) (time.Time, string) { return a.CreatedAt, a.ID })
 }
 
 // DeleteAsset removes an asset.

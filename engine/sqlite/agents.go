@@ -70,20 +70,7 @@ func (s *Store) GetTeam(ctx context.Context, id string) (engine.Team, error) {
 
 // ListTeams pages through teams, oldest first.
 func (s *Store) ListTeams(ctx context.Context, p engine.Page) ([]engine.Team, string, error) {
-	afterAt, afterID, limit, err := pageArgs(p)
-	if err != nil {
-		return nil, "", fmt.Errorf("list teams: %w", err)
-	}
-	rows, err := s.db.QueryContext(ctx, s.q.ListTeams, afterAt, afterID, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("list teams: %w", err)
-	}
-	items, err := collect(rows, scanTeam)
-	if err != nil {
-		return nil, "", fmt.Errorf("list teams: %w", err)
-	}
-	items, next := trimPage(items, limit, func(t engine.Team) (time.Time, string) { return t.CreatedAt, t.ID })
-	return items, next, nil
+	return listPage(ctx, s, "teams", s.q.ListTeams, p, scanTeam, func(t engine.Team) (time.Time, string) { return t.CreatedAt, t.ID })
 }
 
 // UpdateTeam replaces the name and description of team t.ID.
@@ -169,20 +156,7 @@ func (s *Store) GetQueue(ctx context.Context, name string) (engine.Queue, error)
 
 // ListQueues pages through queues, oldest first (then by name).
 func (s *Store) ListQueues(ctx context.Context, p engine.Page) ([]engine.Queue, string, error) {
-	afterAt, afterName, limit, err := pageArgs(p)
-	if err != nil {
-		return nil, "", fmt.Errorf("list queues: %w", err)
-	}
-	rows, err := s.db.QueryContext(ctx, s.q.ListQueues, afterAt, afterName, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("list queues: %w", err)
-	}
-	items, err := collect(rows, scanQueue)
-	if err != nil {
-		return nil, "", fmt.Errorf("list queues: %w", err)
-	}
-	items, next := trimPage(items, limit, func(q engine.Queue) (time.Time, string) { return q.CreatedAt, q.Name })
-	return items, next, nil
+	return listPage(ctx, s, "queues", s.q.ListQueues, p, scanQueue, func(q engine.Queue) (time.Time, string) { return q.CreatedAt, q.Name })
 }
 
 // UpdateQueue replaces the description, wrap-up and max wait of queue q.Name.

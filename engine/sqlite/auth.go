@@ -88,20 +88,7 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash []byte, now time.Time) (e
 
 // ListAPIKeys pages through keys, oldest first.
 func (s *Store) ListAPIKeys(ctx context.Context, p engine.Page) ([]engine.APIKey, string, error) {
-	afterAt, afterID, limit, err := pageArgs(p)
-	if err != nil {
-		return nil, "", fmt.Errorf("list api keys: %w", err)
-	}
-	rows, err := s.db.QueryContext(ctx, s.q.ListAPIKeys, afterAt, afterID, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("list api keys: %w", err)
-	}
-	items, err := collect(rows, scanAPIKey)
-	if err != nil {
-		return nil, "", fmt.Errorf("list api keys: %w", err)
-	}
-	items, next := trimPage(items, limit, func(k engine.APIKey) (time.Time, string) { return k.CreatedAt, k.ID })
-	return items, next, nil
+	return listPage(ctx, s, "api keys", s.q.ListAPIKeys, p, scanAPIKey, func(k engine.APIKey) (time.Time, string) { return k.CreatedAt, k.ID })
 }
 
 // DeleteAPIKey removes a key and the responses stored under it.

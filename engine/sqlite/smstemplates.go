@@ -69,20 +69,7 @@ func (s *Store) GetSMSTemplate(ctx context.Context, idOrName string) (engine.SMS
 
 // ListSMSTemplates pages through SMS templates, oldest first.
 func (s *Store) ListSMSTemplates(ctx context.Context, p engine.Page) ([]engine.SMSTemplate, string, error) {
-	afterAt, afterID, limit, err := pageArgs(p)
-	if err != nil {
-		return nil, "", fmt.Errorf("list sms templates: %w", err)
-	}
-	rows, err := s.db.QueryContext(ctx, s.q.ListSMSTemplates, afterAt, afterID, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("list sms templates: %w", err)
-	}
-	items, err := collect(rows, scanSMSTemplate)
-	if err != nil {
-		return nil, "", fmt.Errorf("list sms templates: %w", err)
-	}
-	items, next := trimPage(items, limit, func(t engine.SMSTemplate) (time.Time, string) { return t.CreatedAt, t.ID })
-	return items, next, nil
+	return listPage(ctx, s, "sms templates", s.q.ListSMSTemplates, p, scanSMSTemplate, func(t engine.SMSTemplate) (time.Time, string) { return t.CreatedAt, t.ID })
 }
 
 // UpdateSMSTemplate replaces the name, text and description of template t.ID.
