@@ -176,8 +176,11 @@ func runDemo(ctx context.Context, f demoFlags, dio demoIO) (*demoResult, error) 
 
 	// The carrier simulator: no-answer lines give up after 1 s (a 480), so
 	// that a ringing line does not hold a wave for the legal 25 s.
+	// People say hello again after 1 s of silence and agents keep the
+	// talk short: the calls stay real, the waves of a multi-day cadence
+	// just take fewer real seconds each.
 	simulator, err := sim.New(sim.Options{Listen: "127.0.0.1:0", Logger: logger, Ring: 150 * time.Millisecond,
-		NoAnswerTimeout: time.Second, MaxCall: time.Minute})
+		NoAnswerTimeout: time.Second, MaxCall: time.Minute, HelloRepeat: time.Second, AgentTalk: 500 * time.Millisecond})
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +204,7 @@ func runDemo(ctx context.Context, f demoFlags, dio demoIO) (*demoResult, error) 
 		return nil, err
 	}
 	defer drv.Stop()
-	pacer, err := pacing.NewLocal(nil, map[string]pacing.Limits{demoTrunk: {CPS: 40, Burst: 10, MaxChannels: 60}},
+	pacer, err := pacing.NewLocal(nil, map[string]pacing.Limits{demoTrunk: {CPS: 80, Burst: 20, MaxChannels: 60}},
 		pacing.LocalOptions{Registerer: reg})
 	if err != nil {
 		return nil, fmt.Errorf("pacing: %w", err)

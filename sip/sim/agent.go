@@ -19,7 +19,7 @@ const Agent Kind = "agent"
 // Agent defaults.
 const (
 	// AgentTalk is how long an agent stays on the line after its greeting
-	// before it hangs up, unless a Behavior sets HangupAfter.
+	// before it hangs up, unless Options.AgentTalk says otherwise.
 	AgentTalk = 3 * time.Second
 	// agentListen is how long an agent waits to hear the customer before
 	// greeting anyway.
@@ -33,7 +33,7 @@ const (
 // (sip:agent-1@sim) reaches an agent; "agent-busy…" answers 486 and
 // "agent-noanswer…" rings without answering, for the failure paths. It
 // reports false for every other user (the number table applies).
-func agentBehavior(user string) (Behavior, bool) {
+func agentBehavior(user string, talk time.Duration) (Behavior, bool) {
 	u := strings.ToLower(user)
 	if !strings.HasPrefix(u, "agent") {
 		return Behavior{}, false
@@ -44,7 +44,7 @@ func agentBehavior(user string) (Behavior, bool) {
 	case strings.Contains(u, "noanswer"), strings.Contains(u, "no-answer"), strings.Contains(u, "no_answer"):
 		return Behavior{Kind: NoAnswer}, true
 	}
-	return Behavior{Kind: Agent, HangupAfter: AgentTalk}, true
+	return Behavior{Kind: Agent, HangupAfter: talk}, true
 }
 
 // agentGreeting is the agent's spoken greeting ("Hi, Jordan here, how can

@@ -25,7 +25,7 @@ func TestAgentBehavior(t *testing.T) {
 		{"+15550000001", "", false},
 		{"reagent-1", "", false},
 	} {
-		b, ok := agentBehavior(tc.user)
+		b, ok := agentBehavior(tc.user, AgentTalk)
 		require.Equal(t, tc.agent, ok, tc.user)
 		require.Equal(t, tc.kind, b.Kind, tc.user)
 	}
@@ -45,6 +45,13 @@ func TestAgentRouting(t *testing.T) {
 	require.Equal(t, AgentTalk, b.HangupAfter)
 	require.Equal(t, time.Second, s.behavior("agent-7").HangupAfter)
 	require.Equal(t, Voicemail, s.behavior("+15550000001").Kind)
+
+	// Options.AgentTalk shortens every agent's stay, not an exact override.
+	quick, err := New(Options{Listen: "127.0.0.1:0", AgentTalk: 400 * time.Millisecond,
+		Behaviors: map[string]Behavior{"agent-7": {Kind: Agent, HangupAfter: time.Second}}})
+	require.NoError(t, err)
+	require.Equal(t, 400*time.Millisecond, quick.behavior("agent-2").HangupAfter)
+	require.Equal(t, time.Second, quick.behavior("agent-7").HangupAfter)
 }
 
 func TestAgentGreetingIsSpeech(t *testing.T) {

@@ -51,6 +51,9 @@ type Options struct {
 	// HelloRepeat is how long a human waits in silence before saying hello
 	// again (default 2.5 s); at most three hellos.
 	HelloRepeat time.Duration
+	// AgentTalk is how long an agent's phone stays on the line after its
+	// greeting before it hangs up (default AgentTalk, 3 s).
+	AgentTalk time.Duration
 	// BYEToContact sends our in-dialog requests (BYE) to the caller's
 	// Contact, opening a new connection for TCP and TLS, as some carriers
 	// do; by default they go back where the INVITE came from.
@@ -108,6 +111,9 @@ func New(opts Options) (*Simulator, error) {
 	}
 	if opts.HelloRepeat <= 0 {
 		opts.HelloRepeat = 2500 * time.Millisecond
+	}
+	if opts.AgentTalk <= 0 {
+		opts.AgentTalk = AgentTalk
 	}
 	if opts.AuthUser == "" {
 		opts.AuthUser = "cadenza"
@@ -310,7 +316,7 @@ func (s *Simulator) Stop() {
 func (s *Simulator) behavior(number string) Behavior {
 	b, ok := s.opts.Behaviors[number]
 	if !ok {
-		if ab, agent := agentBehavior(number); agent {
+		if ab, agent := agentBehavior(number, s.opts.AgentTalk); agent {
 			b = ab // agents (sip:agent-1@sim) answer bridge INVITEs, whatever Default says
 		} else if s.opts.Default.Kind != "" {
 			b = s.opts.Default
