@@ -100,10 +100,14 @@ SELECT action_id, contact_id, enrollment_id, channel, at, disposition
 FROM attempts WHERE contact_id = ANY($1::uuid[]) AND at >= $2 ORDER BY contact_id, at, action_id;
 
 -- name: claim_actions
-UPDATE actions
-SET state = 'processing', lease_owner = $2, lease_expires_at = $3, fence = fence + 1, started_at = $4, dialing = false
-WHERE id = ANY($1::uuid[]) AND state = 'scheduled'
-RETURNING id, fence;
+-- Joined to the ids (primary-key lookups), not filtered by id = ANY: with
+-- the state test, the planner may read every scheduled row through
+-- actions_due to find the batch, which grows with the whole schedule.
+UPDATE actions a
+SET state = 'processing', lease_owner = $2, lease_expires_at = $3, fence = a.fence + 1, started_at = $4, dialing = false
+FROM unnest($1::uuid[]) AS t(id)
+WHERE a.id = t.id AND a.state = 'scheduled'
+RETURNING a.id, a.fence;
 
 -- name: insert_attempts
 -- One row per claimed action, all at the claim's time.
