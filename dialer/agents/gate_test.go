@@ -49,7 +49,8 @@ func TestProgressiveHumanConnectsReservedAgent(t *testing.T) {
 	require.Equal(t, dialer.Human, out.Disposition, out.Detail)
 	require.Equal(t, "a1", out.Agent)
 	require.Equal(t, []string{"sip:a1@pbx"}, e.inner.got())
-	require.Equal(t, WrapUp, e.state(t, "a1"), "the bridge ended: wrap-up")
+	// The bridge ended: wrap-up, set by the connector's own goroutine.
+	require.Eventually(t, func() bool { return e.state(t, "a1") == WrapUp }, 5*time.Second, 5*time.Millisecond)
 	var connecting *Event
 	for len(events) > 0 {
 		ev := <-events
