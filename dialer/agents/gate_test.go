@@ -115,9 +115,12 @@ func TestProgressiveRequeuesWhenNoAgentInTime(t *testing.T) {
 			e := newGateEnv(t, []string{"a1"}, func(c *envConfig) { c.gate.MaxWait = tc.maxWait })
 			require.NoError(t, e.roster.Pause("a1", e.clock.Now()))
 			done := e.dialAsync(context.Background(), salesCall("c1", ModeProgressive))
-			waitPending(t, e.clock, 1)
 			// Polls along the way find nobody; then the wait runs out.
+			// Each step waits for the gate to arm its next poll: a
+			// timer armed after a later Advance would be set past the
+			// end of the test's clock and never fire.
 			for range int(tc.advance / time.Second) {
+				waitPending(t, e.clock, 1)
 				e.clock.Advance(time.Second)
 			}
 			out := recv(t, done)
