@@ -209,7 +209,38 @@ func (s *Store) runGroup(ctx context.Context, q *scheduleQueries, ops []*groupOp
 // groupWrite runs groupTx on a connection of the pool; whatever it left
 // open is rolled back.
 func (s *Store) groupWrite(ctx context.Context, q *scheduleQueries, ops []*groupOp) error {
+	if !slices.ContainsFunc(ops, func(op *groupOp) bool { return !op.mark }) {
+		return s.markGroup(ctx, q, ops)
+	}
 	return s.connTxOnce(ctx, func(conn *pgx.Conn) error { return groupTx(ctx, conn, q, ops) })
+}
+
+// markGroup writes a group of dialing marks alone as one statement, its own
+// transaction: one round trip, where BEGIN … COMMIT around it takes two.
+func (s *Store) markGroup(ctx context.Context, q *scheduleQueries, ops []*groupOp) error {
+	ids, fences := make([]string, len(ops)), make([]int64, len(ops))
+	for i, op := range ops {
+		ids[i], fences[i] = op.id, op.fence
+	}
+	rows, err := s.pool.Query(ctx, q.MarkDialingGroup, ids, fences)
+	if err != nil {
+		return fmt.Errorf("mark dialing: %w", err)
+	}
+	marked, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("mark dialing: %w", err)
+	}
+	held := make(map[string]bool, len(marked))
+	for _, id := range marked {
+		held[id] = true
+	}
+	for _, op := range ops {
+		op.err = nil
+		if !held[op.id] {
+			op.err = fmt.Errorf("mark dialing %s: %w: stale fence %d or action not processing", op.id, engine.ErrConflict, op.fence)
+		}
+	}
+	return nil
 }
 
 // groupTx writes the dialing marks and the outcomes of ops with their tails

@@ -124,6 +124,30 @@ func TestRunGroup(t *testing.T) {
 	require.Equal(t, engine.EnrollmentActive, e4.Status, "the stale completion's tail did not run")
 }
 
+// TestRunGroupMarksOnly: a group of dialing marks alone is one statement
+// of its own; each mark still gets its own result.
+func TestRunGroupMarksOnly(t *testing.T) {
+	t.Parallel()
+	s, cs, _ := groupFixture(t, 3)
+	ctx := t.Context()
+	q, err := loadScheduleQueries()
+	require.NoError(t, err)
+	ops := []*groupOp{
+		newOp(true, cs[0].Action.ID, cs[0].Fence, engine.Completion{}),
+		newOp(true, cs[1].Action.ID, cs[1].Fence+1, engine.Completion{}), // stale
+		newOp(true, cs[2].Action.ID, cs[2].Fence, engine.Completion{}),
+	}
+	s.runGroup(ctx, q, ops, nil)
+	require.NoError(t, ops[0].err)
+	require.ErrorIs(t, ops[1].err, engine.ErrConflict)
+	require.NoError(t, ops[2].err)
+	for i, want := range []bool{true, false, true} {
+		var dialing bool
+		require.NoError(t, s.pool.QueryRow(ctx, "SELECT dialing FROM actions WHERE id = $1", cs[i].Action.ID).Scan(&dialing))
+		require.Equal(t, want, dialing, "action %d", i)
+	}
+}
+
 // TestRunGroupFallsBack: when a tail cannot be written as the group
 // expects (here: two outcomes of one enrollment), the group rolls back and
 // every op runs alone, with the results a lone call gives.
