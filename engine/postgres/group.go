@@ -25,7 +25,8 @@ import (
 // with one multi-row statement for the marks and one for the outcomes
 // (fenced, with their attempts), then the tails (finishes, next actions,
 // blocks) as multi-row statements with COMMIT — two round trips, whatever
-// the group's size. Nothing waits on a timer: groups grow with the load.
+// the group's size; a group of marks alone is one statement, one round
+// trip. Nothing waits on a timer: groups grow with the load.
 //
 // Every caller gets its own result: a stale fence is that caller's
 // ErrConflict and changes nothing of its row, and nobody returns before its
