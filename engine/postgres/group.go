@@ -236,12 +236,18 @@ func (s *Store) markGroup(ctx context.Context, q *scheduleQueries, ops []*groupO
 		held[id] = true
 	}
 	for _, op := range ops {
-		op.err = nil
-		if !held[op.id] {
-			op.err = fmt.Errorf("mark dialing %s: %w: stale fence %d or action not processing", op.id, engine.ErrConflict, op.fence)
-		}
+		op.markResult(held[op.id])
 	}
 	return nil
+}
+
+// markResult sets a dialing mark's result: held tells whether its fence
+// held and the row was marked.
+func (op *groupOp) markResult(held bool) {
+	op.err = nil
+	if !held {
+		op.err = fmt.Errorf("mark dialing %s: %w: stale fence %d or action not processing", op.id, engine.ErrConflict, op.fence)
+	}
 }
 
 // groupTx writes the dialing marks and the outcomes of ops with their tails
@@ -318,10 +324,7 @@ func groupTx(ctx context.Context, conn *pgx.Conn, q *scheduleQueries, ops []*gro
 	}
 
 	for id, op := range marks {
-		op.err = nil
-		if !marked[id] {
-			op.err = fmt.Errorf("mark dialing %s: %w: stale fence %d or action not processing", id, engine.ErrConflict, op.fence)
-		}
+		op.markResult(marked[id])
 	}
 	for id, op := range completions {
 		op.err = nil
