@@ -56,16 +56,7 @@ func scanTeam(r rowScanner) (engine.Team, error) {
 
 // GetTeam returns a team.
 func (s *Store) GetTeam(ctx context.Context, id string) (engine.Team, error) {
-	var (
-		t   engine.Team
-		err = engine.ErrNotFound
-	)
-	if validID(id) {
-		t, err = scanTeam(s.pool.QueryRow(ctx, s.q.GetTeam, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			err = engine.ErrNotFound
-		}
-	}
+	t, err := getRow(ctx, s, validID(id), scanTeam, s.q.GetTeam, id)
 	if err != nil {
 		return engine.Team{}, fmt.Errorf("get team %s: %w", id, err)
 	}
@@ -143,10 +134,7 @@ func scanQueue(r rowScanner) (engine.Queue, error) {
 
 // GetQueue returns a queue by name.
 func (s *Store) GetQueue(ctx context.Context, name string) (engine.Queue, error) {
-	q, err := scanQueue(s.pool.QueryRow(ctx, s.q.GetQueue, name))
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = engine.ErrNotFound
-	}
+	q, err := getRow(ctx, s, true, scanQueue, s.q.GetQueue, name)
 	if err != nil {
 		return engine.Queue{}, fmt.Errorf("get queue %q: %w", name, err)
 	}

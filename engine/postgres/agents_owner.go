@@ -98,16 +98,7 @@ func scanAgent(r rowScanner) (engine.Agent, error) {
 
 // GetAgent returns an agent with its queues.
 func (s *Store) GetAgent(ctx context.Context, id string) (engine.Agent, error) {
-	var (
-		a   engine.Agent
-		err = engine.ErrNotFound
-	)
-	if validID(id) {
-		a, err = scanAgent(s.pool.QueryRow(ctx, s.q.GetAgent, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			err = engine.ErrNotFound
-		}
-	}
+	a, err := getRow(ctx, s, validID(id), scanAgent, s.q.GetAgent, id)
 	if err != nil {
 		return engine.Agent{}, fmt.Errorf("get agent %s: %w", id, err)
 	}

@@ -17,6 +17,21 @@ type rowScanner interface {
 	Scan(dest ...any) error
 }
 
+// getRow scans the one row of query; no row, or ok false (an id that
+// cannot exist, never sent to the database), is engine.ErrNotFound. The
+// caller names what it looked for in the error.
+func getRow[T any](ctx context.Context, s *Store, ok bool, scan func(rowScanner) (T, error), query string, args ...any) (T, error) {
+	if !ok {
+		var zero T
+		return zero, engine.ErrNotFound
+	}
+	v, err := scan(s.pool.QueryRow(ctx, query, args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = engine.ErrNotFound
+	}
+	return v, err
+}
+
 // collect scans every row and closes rows.
 func collect[T any](rows pgx.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
@@ -252,16 +267,7 @@ func (s *Store) ListVersions(ctx context.Context, id string) ([]engine.CadenceVe
 
 // GetVersion returns version n.
 func (s *Store) GetVersion(ctx context.Context, id string, n int) (engine.CadenceVersion, error) {
-	var (
-		v   engine.CadenceVersion
-		err = engine.ErrNotFound
-	)
-	if validID(id) {
-		v, err = scanVersion(s.pool.QueryRow(ctx, s.q.GetVersion, id, n))
-		if errors.Is(err, pgx.ErrNoRows) {
-			err = engine.ErrNotFound
-		}
-	}
+	v, err := getRow(ctx, s, validID(id), scanVersion, s.q.GetVersion, id, n)
 	if err != nil {
 		return engine.CadenceVersion{}, fmt.Errorf("get version %d of cadence %s: %w", n, id, err)
 	}

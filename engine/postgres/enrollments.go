@@ -97,16 +97,7 @@ func scanContact(r rowScanner) (engine.Contact, error) {
 
 // GetContact returns a contact.
 func (s *Store) GetContact(ctx context.Context, id string) (engine.Contact, error) {
-	var (
-		c   engine.Contact
-		err = engine.ErrNotFound
-	)
-	if validID(id) {
-		c, err = scanContact(s.pool.QueryRow(ctx, s.q.GetContact, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			err = engine.ErrNotFound
-		}
-	}
+	c, err := getRow(ctx, s, validID(id), scanContact, s.q.GetContact, id)
 	if err != nil {
 		return engine.Contact{}, fmt.Errorf("get contact %s: %w", id, err)
 	}

@@ -50,16 +50,7 @@ func (s *Store) ListTemplates(ctx context.Context, p engine.Page) ([]engine.Temp
 
 // GetTemplate returns a template.
 func (s *Store) GetTemplate(ctx context.Context, id string) (engine.Template, error) {
-	var (
-		t   engine.Template
-		err = engine.ErrNotFound
-	)
-	if validID(id) {
-		t, err = scanTemplate(s.pool.QueryRow(ctx, s.q.GetTemplate, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			err = engine.ErrNotFound
-		}
-	}
+	t, err := getRow(ctx, s, validID(id), scanTemplate, s.q.GetTemplate, id)
 	if err != nil {
 		return engine.Template{}, fmt.Errorf("get template %s: %w", id, err)
 	}

@@ -56,10 +56,7 @@ func (s *Store) GetSMSTemplate(ctx context.Context, idOrName string) (engine.SMS
 	if validID(idOrName) {
 		asID = idOrName
 	}
-	t, err := scanSMSTemplate(s.pool.QueryRow(ctx, s.q.GetSMSTemplate, asID, idOrName))
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = engine.ErrNotFound
-	}
+	t, err := getRow(ctx, s, true, scanSMSTemplate, s.q.GetSMSTemplate, asID, idOrName)
 	if err != nil {
 		return engine.SMSTemplate{}, fmt.Errorf("get sms template %q: %w", idOrName, err)
 	}

@@ -58,10 +58,7 @@ func scanTeam(r rowScanner) (engine.Team, error) {
 
 // GetTeam returns a team.
 func (s *Store) GetTeam(ctx context.Context, id string) (engine.Team, error) {
-	t, err := scanTeam(s.db.QueryRowContext(ctx, s.q.GetTeam, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = engine.ErrNotFound
-	}
+	t, err := getRow(ctx, s, scanTeam, s.q.GetTeam, id)
 	if err != nil {
 		return engine.Team{}, fmt.Errorf("get team %s: %w", id, err)
 	}
@@ -144,10 +141,7 @@ func scanQueue(r rowScanner) (engine.Queue, error) {
 
 // GetQueue returns a queue by name.
 func (s *Store) GetQueue(ctx context.Context, name string) (engine.Queue, error) {
-	q, err := scanQueue(s.db.QueryRowContext(ctx, s.q.GetQueue, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = engine.ErrNotFound
-	}
+	q, err := getRow(ctx, s, scanQueue, s.q.GetQueue, name)
 	if err != nil {
 		return engine.Queue{}, fmt.Errorf("get queue %q: %w", name, err)
 	}
@@ -278,10 +272,7 @@ func scanAgent(r rowScanner) (engine.Agent, error) {
 
 // GetAgent returns an agent with its queues.
 func (s *Store) GetAgent(ctx context.Context, id string) (engine.Agent, error) {
-	a, err := scanAgent(s.db.QueryRowContext(ctx, s.q.GetAgent, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = engine.ErrNotFound
-	}
+	a, err := getRow(ctx, s, scanAgent, s.q.GetAgent, id)
 	if err != nil {
 		return engine.Agent{}, fmt.Errorf("get agent %s: %w", id, err)
 	}

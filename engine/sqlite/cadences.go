@@ -260,10 +260,7 @@ func (s *Store) ListVersions(ctx context.Context, id string) ([]engine.CadenceVe
 
 // GetVersion returns version n.
 func (s *Store) GetVersion(ctx context.Context, id string, n int) (engine.CadenceVersion, error) {
-	v, err := scanVersion(s.db.QueryRowContext(ctx, s.q.GetVersion, id, n))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = engine.ErrNotFound
-	}
+	v, err := getRow(ctx, s, scanVersion, s.q.GetVersion, id, n)
 	if err != nil {
 		return engine.CadenceVersion{}, fmt.Errorf("get version %d of cadence %s: %w", n, id, err)
 	}

@@ -80,10 +80,7 @@ func scanContact(r rowScanner) (engine.Contact, error) {
 
 // GetContact returns a contact.
 func (s *Store) GetContact(ctx context.Context, id string) (engine.Contact, error) {
-	c, err := scanContact(s.db.QueryRowContext(ctx, s.q.GetContact, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = engine.ErrNotFound
-	}
+	c, err := getRow(ctx, s, scanContact, s.q.GetContact, id)
 	if err != nil {
 		return engine.Contact{}, fmt.Errorf("get contact %s: %w", id, err)
 	}
@@ -235,10 +232,7 @@ func (s *Store) ScheduleAction(ctx context.Context, a engine.ScheduledAction, no
 
 // GetAction returns a scheduled action.
 func (s *Store) GetAction(ctx context.Context, id string) (engine.ScheduledAction, error) {
-	a, err := scanAction(s.db.QueryRowContext(ctx, s.q.GetAction, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = engine.ErrNotFound
-	}
+	a, err := getRow(ctx, s, scanAction, s.q.GetAction, id)
 	if err != nil {
 		return engine.ScheduledAction{}, fmt.Errorf("get action %s: %w", id, err)
 	}

@@ -54,10 +54,7 @@ func (s *Store) ListTemplates(ctx context.Context, p engine.Page) ([]engine.Temp
 
 // GetTemplate returns a template.
 func (s *Store) GetTemplate(ctx context.Context, id string) (engine.Template, error) {
-	t, err := scanTemplate(s.db.QueryRowContext(ctx, s.q.GetTemplate, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = engine.ErrNotFound
-	}
+	t, err := getRow(ctx, s, scanTemplate, s.q.GetTemplate, id)
 	if err != nil {
 		return engine.Template{}, fmt.Errorf("get template %s: %w", id, err)
 	}

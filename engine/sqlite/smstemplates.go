@@ -57,10 +57,7 @@ func scanSMSTemplate(r rowScanner) (engine.SMSTemplate, error) {
 
 // GetSMSTemplate finds an SMS template by id or by name; an id match wins.
 func (s *Store) GetSMSTemplate(ctx context.Context, idOrName string) (engine.SMSTemplate, error) {
-	t, err := scanSMSTemplate(s.db.QueryRowContext(ctx, s.q.GetSMSTemplate, idOrName))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = engine.ErrNotFound
-	}
+	t, err := getRow(ctx, s, scanSMSTemplate, s.q.GetSMSTemplate, idOrName)
 	if err != nil {
 		return engine.SMSTemplate{}, fmt.Errorf("get sms template %q: %w", idOrName, err)
 	}

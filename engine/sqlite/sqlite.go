@@ -158,3 +158,13 @@ func fromNullMicros(v sql.NullInt64) *time.Time {
 type rowScanner interface {
 	Scan(dest ...any) error
 }
+
+// getRow scans the one row of query; no row is engine.ErrNotFound. The
+// caller names what it looked for in the error.
+func getRow[T any](ctx context.Context, s *Store, scan func(rowScanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(s.db.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = engine.ErrNotFound
+	}
+	return v, err
+}
