@@ -18,6 +18,12 @@ say() { # say FILE VOICE SPEED TEXT
 	rm -f "$tmp"
 }
 
+sayTrimmed() { # sayTrimmed FILE VOICE SPEED TEXT: say, without the silence around the words
+	say "$@"
+	sox "$1" "$1.trim.wav" silence 1 0.05 0.5% reverse silence 1 0.05 0.5% reverse
+	mv "$1.trim.wav" "$1"
+}
+
 say hello1.wav en-us 160 "Hello?"
 say hello2.wav en-us+f3 150 "Hello, who is this?"
 say hello3.wav en-gb 155 "Yeah, hello."
@@ -26,4 +32,7 @@ say greeting_medium.wav en-us+f2 165 "Hi, you have reached Sam. I can't take you
 say greeting_long.wav en-gb 160 "Hello, you have reached the voicemail of Alex Morgan at Northwind Traders. I am either on the other line or away from my desk. Please leave your name, your number and a short message after the tone, and I will get back to you as soon as I can. Thank you."
 say announce.wav en-us 165 "The number you have dialed is not in service."
 say message.wav en-us 165 "Hello, this is Cadenza calling about your appointment tomorrow at ten. Please call us back. Thank you."
-say agent.wav en-us+m3 170 "Hi, Jordan here, how can I help?"
+# The agent speaks briskly and without leading silence: every connected
+# call waits for the greeting, and the demo's first wave lasts as long as
+# its connected calls.
+sayTrimmed agent.wav en-us+m3 190 "Hi, Jordan here, how can I help?"
