@@ -185,7 +185,9 @@ RETURNING id;
 
 -- name: notify_due
 -- Delivered at commit to every node's listener: an action is due now.
-SELECT pg_notify('cadenza_due', '');
+-- NOTIFY, not SELECT pg_notify(): a utility statement is not planned, and
+-- pg_notify's plan cost four times its execution (10 µs of 12 per insert).
+NOTIFY cadenza_due;
 
 -- name: listen_due
 LISTEN cadenza_due;
