@@ -47,6 +47,15 @@ func ComplianceWindows(ws []Window) []compliance.Window {
 	return out
 }
 
+// zone loads a cadence's time zone, from the locator's loaded zones when
+// it is one of them.
+func (p Planner) zone(name string) (*time.Location, error) {
+	if p.Locator != nil {
+		return p.Locator.Zone(name)
+	}
+	return time.LoadLocation(name)
+}
+
 // Locate resolves a contact's candidate zones and states.
 func (p Planner) Locate(c Contact) (compliance.Location, error) {
 	return p.Locator.Locate(compliance.ContactLocation{Phone: c.Phone, TimeZone: c.TimeZone, State: c.State, ZIP: c.Zip})
@@ -64,7 +73,7 @@ func (p Planner) Inputs(def Definition, loc compliance.Location, ch StepType) (c
 	}
 	zone := p.BusinessZone
 	if def.TimeZone != "" {
-		if zone, err = time.LoadLocation(def.TimeZone); err != nil {
+		if zone, err = p.zone(def.TimeZone); err != nil {
 			return compliance.Inputs{}, fmt.Errorf("time_zone: %q is not an IANA time zone", def.TimeZone)
 		}
 	}

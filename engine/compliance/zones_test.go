@@ -265,3 +265,27 @@ func FuzzLocate(f *testing.F) {
 		}
 	})
 }
+
+// TestLookupPhoneFastPath: a "+1" and ten digits number skips
+// libphonenumber's parser; it must find what the parser's path finds for
+// the same number written another way, for every NPA and a sample of
+// exchanges (including ones no table knows).
+func TestLookupPhoneFastPath(t *testing.T) {
+	t.Parallel()
+	l := mustLocator(t)
+	for npa := 200; npa <= 999; npa++ {
+		for nxx := 200; nxx <= 999; nxx += 97 {
+			e164 := fmt.Sprintf("+1%03d%03d4567", npa, nxx)
+			require.True(t, isNANPE164(e164))
+			fp, fok, fz := l.lookupPhone(e164)
+			sp, sok, sz := l.lookupPhone(e164[1:]) // "1…": parsed with region US
+			require.Equal(t, sok, fok, e164)
+			require.Equal(t, zoneNames(sp.zones), zoneNames(fp.zones), e164)
+			require.Equal(t, sp.states, fp.states, e164)
+			require.Equal(t, zoneNames(sz), zoneNames(fz), e164)
+		}
+	}
+	for _, s := range []string{"", "+1", "+1212555010", "+121255501011", "+2212555010", "+1212555010x", "12125550101", "+1 212 555 0101"} {
+		require.False(t, isNANPE164(s), s)
+	}
+}
