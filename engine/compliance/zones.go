@@ -155,11 +155,7 @@ func isNANPE164(s string) bool {
 // Zone loads a time zone by IANA name, from the tables' zones when it is
 // one of them: time.LoadLocation parses zone data on every call, and the
 // claim path asks for a cadence's zone once per candidate.
-func (l *Locator) Zone(name string) (*time.Location, error) { return l.zone(name) }
-
-// zone loads a zone by name, from the tables' zones when it is one of them
-// (time.LoadLocation parses zone data on every call).
-func (l *Locator) zone(name string) (*time.Location, error) {
+func (l *Locator) Zone(name string) (*time.Location, error) {
 	if z, ok := l.zones[name]; ok {
 		return z, nil
 	}
@@ -299,7 +295,7 @@ func (l *Locator) Locate(c ContactLocation) (Location, error) {
 	switch {
 	case strings.TrimSpace(c.TimeZone) != "":
 		name := strings.TrimSpace(c.TimeZone)
-		z, err := l.zone(name)
+		z, err := l.Zone(name)
 		if err != nil {
 			return Location{}, fmt.Errorf("time_zone: %q is not an IANA time zone", c.TimeZone)
 		}
@@ -361,7 +357,7 @@ func (l *Locator) lookupPhone(s string) (place, bool, []*time.Location) {
 	var pz []*time.Location
 	if names, err := phonenumbers.GetTimezonesForPrefix(e164); err == nil && len(names) > 0 && len(names) <= 8 {
 		for _, n := range names {
-			if z, err := l.zone(n); err == nil && n != phonenumbers.UNKNOWN_TIMEZONE {
+			if z, err := l.Zone(n); err == nil && n != phonenumbers.UNKNOWN_TIMEZONE {
 				pz = append(pz, z)
 			}
 		}
