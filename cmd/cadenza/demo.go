@@ -174,12 +174,13 @@ func runDemo(ctx context.Context, f demoFlags, dio demoIO) (*demoResult, error) 
 	clock := newWarpClock(start, f.speed, time.Now)
 	reg := prometheus.NewRegistry()
 
-	// The carrier simulator: no-answer lines give up after 0.5 s (a 480), so
-	// that a ringing line does not hold a wave for the legal 25 s.
+	// The carrier simulator: every call rings 50 ms before its answer or
+	// busy, and no-answer lines give up after 0.5 s (a 480), so that a
+	// ringing line does not hold a wave for the legal 25 s.
 	// People say hello again after 1 s of silence and agents keep the
 	// talk short: the calls stay real, the waves of a multi-day cadence
 	// just take fewer real seconds each.
-	simulator, err := sim.New(sim.Options{Listen: "127.0.0.1:0", Logger: logger, Ring: 150 * time.Millisecond,
+	simulator, err := sim.New(sim.Options{Listen: "127.0.0.1:0", Logger: logger, Ring: 50 * time.Millisecond,
 		NoAnswerTimeout: 500 * time.Millisecond, MaxCall: time.Minute, HelloRepeat: time.Second, AgentTalk: 500 * time.Millisecond})
 	if err != nil {
 		return nil, err
