@@ -185,6 +185,9 @@ func TestFarEndHangsUp(t *testing.T) {
 func TestReconnectAndRestart(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
+	// The driver is connected once its handshake completes, which can be
+	// before the fake has registered the socket: drop it only then.
+	require.Eventually(t, func() bool { return h.fake.EventConns() == 1 }, 5*time.Second, time.Millisecond)
 	h.fake.DropEvents()
 	require.Eventually(t, func() bool {
 		leg, err := h.drv.Originate(context.Background(), dialer.OriginateRequest{Trunk: "carrier", To: "+15550000007", RingTimeout: time.Second})

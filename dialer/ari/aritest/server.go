@@ -187,6 +187,15 @@ func (s *Server) UnknownEventsSent() int {
 	return s.unknown
 }
 
+// EventConns counts the events WebSockets the server holds. The client can
+// see its handshake complete before the server has registered the
+// connection: a test that drops connections waits for this first.
+func (s *Server) EventConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
 // DropEvents closes every events WebSocket, as a network blip would; clients
 // may reconnect at once.
 func (s *Server) DropEvents() {
