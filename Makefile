@@ -4,7 +4,7 @@ STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 PKGS          := ./...
 
-.PHONY: help test vet lint unit bench demo build clean
+.PHONY: help test vet lint unit bench demo firstrun build clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ bench: ## benchmarks with -benchmem, inside the test environment
 
 demo: ## run the demo campaign
 	$(GO) run ./cmd/cadenza demo
+
+firstrun: ## time a newcomer's first `go run ./cmd/cadenza demo` (fresh clone of HEAD, empty Go caches)
+	deploy/firstrun.sh
 
 build: ## build bin/cadenza
 	CGO_ENABLED=0 $(GO) build -o bin/cadenza ./cmd/cadenza
