@@ -35,6 +35,7 @@ type demoFlags struct {
 	start       string
 	days        int
 	db          string
+	callLog     string
 	http        string
 	keepRunning bool
 	verbose     bool
@@ -86,6 +87,7 @@ the API up to explore.`,
 	fl.StringVar(&f.start, "start", "2026-03-02T08:00:00-05:00", "simulated start, RFC 3339 (default: a Monday 08:00 New York; the cadence crosses the DST change)")
 	fl.IntVar(&f.days, "days", 21, "stop after this many simulated days even if actions remain")
 	fl.StringVar(&f.db, "db", "", "SQLite database file (default: a temporary directory, removed at the end)")
+	fl.StringVar(&f.callLog, "call-log", "", "write the carrier simulator's call log (one JSON object per call: what it heard and when) to this file")
 	fl.StringVar(&f.http, "http", "127.0.0.1:0", "API listen address")
 	fl.BoolVar(&f.keepRunning, "keep-running", false, "after the summary, keep the API up until interrupted")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log engine, dialer and SIP details to stderr")
@@ -106,6 +108,8 @@ type demoResult struct {
 	SimCalls []sim.CallRecord
 	Events   []engine.Event
 	Contacts []demoContact
+	// Texts are the SMS the engine sent (to the in-process log).
+	Texts []demoText
 }
 
 func (f demoFlags) validate() (time.Time, error) {
@@ -174,13 +178,23 @@ func runDemo(ctx context.Context, f demoFlags, dio demoIO) (*demoResult, error) 
 	clock := newWarpClock(start, f.speed, time.Now)
 	reg := prometheus.NewRegistry()
 
+	var callLog io.Writer
+	if f.callLog != "" {
+		lf, err := os.Create(f.callLog)
+		if err != nil {
+			return nil, fmt.Errorf("--call-log: %w", err)
+		}
+		defer lf.Close()
+		callLog = lf
+	}
+
 	// The carrier simulator: every call rings 50 ms before its answer or
 	// busy, and no-answer lines give up after 0.5 s (a 480), so that a
 	// ringing line does not hold a wave for the legal 25 s.
 	// People say hello again after 1 s of silence and agents keep the
 	// talk short: the calls stay real, the waves of a multi-day cadence
 	// just take fewer real seconds each.
-	simulator, err := sim.New(sim.Options{Listen: "127.0.0.1:0", Logger: logger, Ring: 50 * time.Millisecond,
+	simulator, err := sim.New(sim.Options{Listen: "127.0.0.1:0", Logger: logger, CallLog: callLog, Ring: 50 * time.Millisecond,
 		NoAnswerTimeout: 500 * time.Millisecond, MaxCall: time.Minute, HelloRepeat: time.Second, AgentTalk: 500 * time.Millisecond})
 	if err != nil {
 		return nil, err
@@ -218,7 +232,7 @@ func runDemo(ctx context.Context, f demoFlags, dio demoIO) (*demoResult, error) 
 	if err != nil {
 		return nil, fmt.Errorf("caller-ID pools: %w", err)
 	}
-	connector, err := demoConnector(simulator.Addr(), drv, logger, reg)
+	connector, roster, err := demoConnector(ctx, st, simulator.Addr(), drv, logger, reg, clock.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +251,8 @@ func runDemo(ctx context.Context, f demoFlags, dio demoIO) (*demoResult, error) 
 	view := &demoView{w: dio.out, live: dio.live, tally: tally, now: clock.Now, start: realStart, total: 0}
 	sms := &demoSMS{now: clock.Now}
 	dd := &demoDialer{d: d, tally: tally}
-	eng, err := engine.New(engine.Options{Store: tracked, Dialer: dd, Messenger: sms, Now: clock.Now, Logger: logger,
+	eng, err := engine.New(engine.Options{Store: trackedAgentStore{tracked, st}, Owners: owners{roster: roster},
+		Dialer: dd, Messenger: sms, Now: clock.Now, Logger: logger,
 		Concurrency: 60, Trunk: demoTrunk,
 		// The lease is read on the simulated clock, which jumps hours while
 		// calls are in flight: it must outlast any jump.
@@ -330,7 +345,7 @@ func runDemo(ctx context.Context, f demoFlags, dio demoIO) (*demoResult, error) 
 		return nil, runErr
 	}
 
-	res := &demoResult{SimCalls: simulator.Calls(), Contacts: contacts}
+	res := &demoResult{SimCalls: simulator.Calls(), Contacts: contacts, Texts: sms.texts()}
 	res.Summary = buildDemoSummary(tally, res.SimCalls, len(contacts))
 	// The rates are the engine's own analytics, the numbers
 	// GET /v1/analytics/summary shows.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cadenza-dialer/cadenza/dialer"
 	"github.com/cadenza-dialer/cadenza/dialer/agents"
+	"github.com/cadenza-dialer/cadenza/engine"
 	"github.com/cadenza-dialer/cadenza/sip/sim"
 )
 
@@ -21,28 +23,51 @@ import (
 // can answer at once, and nobody is abandoned; agents take no wrap-up.
 const demoTeamSize = 20
 
-// demoConnector logs the team in and returns the connector that bridges a
-// person's answer to the longest-idle free agent of the call's queue
-// through the SIP driver (a B2BUA relaying RTP both ways).
-func demoConnector(simAddr string, drv dialer.Driver, logger *slog.Logger, reg prometheus.Registerer) (*agents.QueueConnector, error) {
+// demoAgentNames are the sales floor's people: the store keeps them, so
+// the cadences' round-robin owners are real agents and a text reads "this
+// is Maya from Acme Solar".
+var demoAgentNames = [demoTeamSize]string{
+	"Maya Chen", "Diego Alvarez", "Priya Nair", "Sam Okafor", "Lena Fischer",
+	"Tom Becker", "Aisha Khan", "Marco Rossi", "Hannah Lee", "Omar Haddad",
+	"Grace Kim", "Luis Ortega", "Nora Walsh", "Ravi Patel", "Zoe Martin",
+	"Ethan Brooks", "Ines Duarte", "Kofi Mensah", "Julia Novak", "Ben Carter",
+}
+
+// demoConnector stores the team, logs it in and returns the roster and the
+// connector that bridges a person's answer to the longest-idle free agent
+// of the call's queue through the SIP driver (a B2BUA relaying RTP both
+// ways).
+func demoConnector(ctx context.Context, st engine.AgentStore, simAddr string, drv dialer.Driver, logger *slog.Logger,
+	reg prometheus.Registerer, now time.Time) (*agents.QueueConnector, *agents.Roster, error) {
 	roster, err := agents.NewRoster(agents.Options{DefaultWrapUp: -1})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	now := time.Now()
-	for i := range demoTeamSize {
-		id := fmt.Sprintf("agent-%02d", i+1)
-		err := roster.Add(agents.Agent{ID: id, Name: fmt.Sprintf("Agent %d", i+1), Destination: "sip:" + id + "@" + simAddr,
-			Queues: []string{"sales", "inbound-leads"}})
+	queues := []string{"sales", "inbound-leads"}
+	for _, q := range queues {
+		if _, err := st.CreateQueue(ctx, engine.Queue{Name: q,
+			Description: "demo queue: simulated agents, who take no wrap-up time"}, now); err != nil {
+			return nil, nil, fmt.Errorf("demo queue %s: %w", q, err)
+		}
+	}
+	for i, name := range demoAgentNames {
+		// The simulator answers any user starting with "agent" as an
+		// agent's phone.
+		dest := fmt.Sprintf("sip:agent-%02d@%s", i+1, simAddr)
+		a, err := st.CreateAgent(ctx, engine.Agent{Name: name, Destination: dest, Queues: queues}, now)
 		if err == nil {
-			err = roster.Login(id, now)
+			err = roster.Add(agents.Agent{ID: a.ID, Name: name, Destination: dest, Queues: queues})
+		}
+		if err == nil {
+			err = roster.Login(a.ID, time.Now())
 		}
 		if err != nil {
-			return nil, fmt.Errorf("demo agent %s: %w", id, err)
+			return nil, nil, fmt.Errorf("demo agent %s: %w", name, err)
 		}
 	}
-	return agents.NewQueueConnector(agents.ConnectorOptions{Roster: roster,
+	conn, err := agents.NewQueueConnector(agents.ConnectorOptions{Roster: roster,
 		Inner: dialer.DriverConnector(map[string]dialer.Driver{demoTrunk: drv}), Registerer: reg, Logger: logger})
+	return conn, roster, err
 }
 
 // isAgentLeg tells the simulator's records of the bridge legs to agents

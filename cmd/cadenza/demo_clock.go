@@ -99,6 +99,14 @@ func (s *trackedStore) InFlight() int {
 	return len(s.inflight)
 }
 
+// trackedAgentStore is the tracked store with the agents beside it: the
+// engine finds agents by asserting its store, and the demo's floor is in
+// the store so that contacts get owners and texts their names.
+type trackedAgentStore struct {
+	*trackedStore
+	engine.AgentStore
+}
+
 // warpStep is what one look at the schedule decided.
 type warpStep int
 

@@ -117,6 +117,13 @@ func (m *demoSMS) Send(_ context.Context, to, text string) error {
 	return nil
 }
 
+// texts returns the messages sent so far.
+func (m *demoSMS) texts() []demoText {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]demoText(nil), m.log...)
+}
+
 // writeDemoSMS lists the texts sent, for --verbose.
 func writeDemoSMS(w io.Writer, m *demoSMS) {
 	m.mu.Lock()

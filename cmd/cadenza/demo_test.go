@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,8 +35,9 @@ func summaryInt(t *testing.T, out, label string) int {
 func TestDemoShortRun(t *testing.T) {
 	// Not parallel: the leak check below must only see this test's goroutines.
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	callLog := filepath.Join(t.TempDir(), "calls.jsonl")
 	f := demoFlags{contacts: 10, speed: 120, lookahead: 6 * time.Hour, start: "2026-03-02T08:00:00-05:00",
-		days: 21, http: "127.0.0.1:0", timeout: 2 * time.Minute}
+		days: 21, http: "127.0.0.1:0", timeout: 2 * time.Minute, callLog: callLog}
 	var out, logs bytes.Buffer
 	var apiURL string
 	res, err := runDemo(context.Background(), f, demoIO{out: &out, log: &logs, ready: func(url, _ string) { apiURL = url }})
@@ -70,6 +75,28 @@ func TestDemoShortRun(t *testing.T) {
 		}
 	}
 	require.Equal(t, attempts, customers)
+	// --call-log wrote the simulator's records, one JSON object a line.
+	logged, err := os.ReadFile(callLog)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(logged)), "\n")
+	require.Len(t, lines, len(res.SimCalls))
+	var first sim.CallRecord
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &first))
+	require.NotEmpty(t, first.CallID)
+
+	// The speed-to-lead contact's text is signed by its round-robin owner,
+	// one of the demo's agents.
+	require.NotEmpty(t, res.Texts, "the speed-to-lead contact gets a text")
+	firstNames := map[string]bool{}
+	for _, n := range demoAgentNames {
+		firstNames[strings.Fields(n)[0]] = true
+	}
+	signed := regexp.MustCompile(`this is (\S+) from Acme Solar`)
+	for _, txt := range res.Texts {
+		m := signed.FindStringSubmatch(txt.Text)
+		require.NotNil(t, m, "text to %s: %q", txt.To, txt.Text)
+		require.True(t, firstNames[m[1]], "text to %s signed %q, not a demo agent", txt.To, m[1])
+	}
 	// People were put through to the simulated agents, audio both ways.
 	require.Positive(t, res.Summary.Bridged)
 	require.Equal(t, res.Summary.Bridged, res.Summary.AgentLegs)

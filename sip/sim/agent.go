@@ -47,8 +47,8 @@ func agentBehavior(user string, talk time.Duration) (Behavior, bool) {
 	return Behavior{Kind: Agent, HangupAfter: talk}, true
 }
 
-// agentGreeting is the agent's spoken greeting ("Hi, Jordan here, how can
-// I help?"), decoded from the bundled WAV.
+// agentGreeting is the agent's spoken greeting ("Hi there, how can I
+// help?"), decoded from the bundled WAV.
 func agentGreeting() ([]int16, error) {
 	b, err := audioFS.ReadFile("audio/agent.wav")
 	if err != nil {

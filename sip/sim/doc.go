@@ -36,7 +36,7 @@
 // A Request-URI user starting with "agent" (sip:agent-1@127.0.0.1:5070)
 // is a call-center agent's phone, the far end of the dialer's bridge
 // (Connect): it answers, listens until the customer speaks and pauses (3 s
-// at most), says "Hi, Jordan here, how can I help?", stays AgentTalk (3 s;
+// at most), says "Hi there, how can I help?", stays AgentTalk (3 s;
 // Options.AgentTalk or the Behavior's HangupAfter change it) and hangs up with BYE. Its record has
 // agent_received_ms (voiced audio it received: the customer's voice,
 // relayed), agent_heard_caller and agent_greeted, and the customer's

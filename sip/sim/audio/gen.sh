@@ -35,4 +35,4 @@ say message.wav en-us 165 "Hello, this is Cadenza calling about your appointment
 # The agent speaks briskly and without leading silence: every connected
 # call waits for the greeting, and the demo's first wave lasts as long as
 # its connected calls.
-sayTrimmed agent.wav en-us+m3 190 "Hi, Jordan here, how can I help?"
+sayTrimmed agent.wav en-us+m3 190 "Hi there, how can I help?"
