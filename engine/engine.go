@@ -279,6 +279,11 @@ func (e *Engine) dueNow(at time.Time) {
 	e.poke()
 }
 
+// Wake makes the scheduler look for due actions now rather than at its
+// next poll: for a caller that knows actions became due without a write
+// the engine saw, such as a simulated clock that jumped forward.
+func (e *Engine) Wake() { e.poke() }
+
 // poke wakes the scheduler without blocking.
 func (e *Engine) poke() {
 	select {

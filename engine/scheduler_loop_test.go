@@ -156,3 +156,32 @@ func TestSchedulerNoSpinOnFrozenClock(t *testing.T) {
 	require.Equal(t, int64(2), counted.claims.Load(), "claims on a clock that stands still")
 	require.Equal(t, int64(2), counted.nextDue.Load())
 }
+
+// A clock that jumps makes actions due without a write the engine sees:
+// Wake has the sleeping loop claim them at once, not at its next poll.
+func TestSchedulerWakeAfterClockJump(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	store := newMemStore(t)
+	counted := &countingStore{ScheduleStore: store}
+	clock := engine.NewSimClock(time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC)) // 10:00 New York
+	d := &recordingDialer{}
+	e, err := engine.New(engine.Options{Store: counted, Now: clock.Now, Dialer: d})
+	require.NoError(t, err)
+	cad, err := store.CreateCadence(ctx, oneCallDefinition(), engine.StatusActive, clock.Now())
+	require.NoError(t, err)
+	scheduleAt(t, store, cad.ID, "+12125550400", clock.Now().Add(time.Hour), clock.Now())
+	s := e.NewScheduler(engine.SchedulerOptions{Poll: time.Hour, RescueEvery: time.Hour})
+	require.NoError(t, s.Start(ctx))
+	defer s.Stop()
+	// The loop claimed nothing and went to sleep until the action's due
+	// time, an hour of a clock that stands still.
+	require.Eventually(t, func() bool { return counted.nextDue.Load() >= 1 }, 10*time.Second, time.Millisecond)
+	clock.Advance(time.Hour)
+	e.Wake()
+	require.Eventually(t, func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return len(d.calls) == 1
+	}, 10*time.Second, time.Millisecond, "the woken loop did not claim the action the jump made due")
+}

@@ -195,7 +195,7 @@ func runDemo(ctx context.Context, f demoFlags, dio demoIO) (*demoResult, error) 
 	// talk short: the calls stay real, the waves of a multi-day cadence
 	// just take fewer real seconds each.
 	simulator, err := sim.New(sim.Options{Listen: "127.0.0.1:0", Logger: logger, CallLog: callLog, Ring: 50 * time.Millisecond,
-		NoAnswerTimeout: 500 * time.Millisecond, MaxCall: time.Minute, HelloRepeat: time.Second, AgentTalk: 500 * time.Millisecond})
+		NoAnswerTimeout: 300 * time.Millisecond, MaxCall: time.Minute, HelloRepeat: time.Second, AgentTalk: 300 * time.Millisecond})
 	if err != nil {
 		return nil, err
 	}
@@ -389,6 +389,12 @@ func demoLoop(ctx context.Context, eng *engine.Engine, tracked *trackedStore, cl
 		if step == warpFinished || step == warpHorizon {
 			return nil
 		}
+		if step == warpJumped {
+			// Whatever the jump made due is claimed now, not at the
+			// scheduler's next poll: each of the run's many jumps
+			// would otherwise wait for one.
+			eng.Wake()
+		}
 		if time.Since(lastDraw) >= 150*time.Millisecond {
 			view.draw()
 			lastDraw = time.Now()
@@ -397,6 +403,7 @@ func demoLoop(ctx context.Context, eng *engine.Engine, tracked *trackedStore, cl
 		case <-ctx.Done():
 			return fmt.Errorf("demo: %w", ctx.Err())
 		case <-tick.C:
+		case <-tracked.landed:
 		}
 	}
 }

@@ -53,10 +53,13 @@ type trackedStore struct {
 
 	mu       sync.Mutex
 	inflight map[string]time.Time // action ID → simulated claim time
+	// landed has a value when an action left flight since the clock last
+	// looked: the clock may jump at once rather than at its next tick.
+	landed chan struct{}
 }
 
 func newTrackedStore(s engine.ScheduleStore) *trackedStore {
-	return &trackedStore{ScheduleStore: s, inflight: map[string]time.Time{}}
+	return &trackedStore{ScheduleStore: s, inflight: map[string]time.Time{}, landed: make(chan struct{}, 1)}
 }
 
 // Claim records what it claimed as in flight.
@@ -89,6 +92,10 @@ func (s *trackedStore) Complete(ctx context.Context, c engine.Completion) error 
 	s.mu.Lock()
 	delete(s.inflight, c.ActionID)
 	s.mu.Unlock()
+	select {
+	case s.landed <- struct{}{}:
+	default:
+	}
 	return err
 }
 
