@@ -189,7 +189,7 @@ func runDemo(ctx context.Context, f demoFlags, dio demoIO) (*demoResult, error) 
 	}
 
 	// The carrier simulator: every call rings 50 ms before its answer or
-	// busy, and no-answer lines give up after 0.5 s (a 480), so that a
+	// busy, and no-answer lines give up after 0.3 s (a 480), so that a
 	// ringing line does not hold a wave for the legal 25 s.
 	// People say hello again after 1 s of silence and agents keep the
 	// talk short: the calls stay real, the waves of a multi-day cadence
