@@ -1,6 +1,17 @@
 -- The scheduler's statements: claim, lease, fencing, attempts, blocks, DNC.
 -- They live outside queries/ because that directory's loader insists that
 -- every statement in it maps to a field of its own struct.
+--
+-- "state || ''" and "status || ''" where a statement names its rows by id:
+-- a bare state = 'x' lets the planner serve the statement from an index led
+-- by, or partial on, that state (actions_due, actions_lease,
+-- actions_state_page, enrollments_one_active), and those hold every
+-- scheduled, in-flight or active row. Whenever its statistics call such an
+-- index small (right after a bulk enrollment, or the in-flight set seen as
+-- tiny) it reads the whole index once per batch, filtering by id: a cost
+-- that grows with the schedule instead of the batch. The concatenation
+-- matches no index, so the rows are found by primary key; the state is
+-- still checked on each of them.
 
 -- name: previous_enrollments
 SELECT count(*) FROM enrollments WHERE cadence_id = $1 AND contact_id = $2 AND status <> 'active';
@@ -11,7 +22,7 @@ INSERT INTO actions (id, enrollment_id, cadence_id, step, type, due_at, state, a
                      run, run_started, rule_retries)
 SELECT $1, e.id, e.cadence_id, $3, $4, $5, 'scheduled', $6, $7, $8, $9, $10
 FROM enrollments e
-WHERE e.id = $2 AND e.status = 'active'
+WHERE e.id = $2 AND e.status || '' = 'active'
 FOR SHARE OF e
 RETURNING id, enrollment_id, cadence_id, step, type, due_at, state, attempt,
           lease_owner, lease_expires_at, created_at, completed_at, disposition;
@@ -26,7 +37,7 @@ FROM blocks WHERE contact_id = $1 ORDER BY at, id;
 
 -- name: finish_enrollment
 UPDATE enrollments SET status = $2, stopped_at = $3, stop_reason = $4
-WHERE id = $1 AND status = 'active'
+WHERE id = $1 AND status || '' = 'active'
 RETURNING id, cadence_id, cadence_version, contact_id, status, created_at, stopped_at, stop_reason;
 
 -- name: cancel_scheduled
@@ -106,7 +117,7 @@ FROM attempts WHERE contact_id = ANY($1::uuid[]) AND at >= $2 ORDER BY contact_i
 UPDATE actions a
 SET state = 'processing', lease_owner = $2, lease_expires_at = $3, fence = a.fence + 1, started_at = $4, dialing = false
 FROM unnest($1::uuid[]) AS t(id)
-WHERE a.id = t.id AND a.state = 'scheduled'
+WHERE a.id = t.id AND a.state || '' = 'scheduled'
 RETURNING a.id, a.fence;
 
 -- name: insert_attempts
@@ -116,22 +127,22 @@ SELECT t.action_id, t.contact_id, t.enrollment_id, t.channel, $5
 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) AS t(action_id, contact_id, enrollment_id, channel);
 
 -- name: defer_action
-UPDATE actions SET due_at = $2 WHERE id = $1 AND state = 'scheduled';
+UPDATE actions SET due_at = $2 WHERE id = $1 AND state || '' = 'scheduled';
 
 -- name: cancel_action
 UPDATE actions SET state = 'cancelled', lease_owner = '', lease_expires_at = NULL
-WHERE id = $1 AND state IN ('scheduled', 'processing');
+WHERE id = $1 AND state || '' IN ('scheduled', 'processing');
 
 -- name: mark_dialing
-UPDATE actions SET dialing = true WHERE id = $1 AND fence = $2 AND state = 'processing';
+UPDATE actions SET dialing = true WHERE id = $1 AND fence = $2 AND state || '' = 'processing';
 
 -- name: extend_lease
-UPDATE actions SET lease_expires_at = $3 WHERE id = $1 AND fence = $2 AND state = 'processing';
+UPDATE actions SET lease_expires_at = $3 WHERE id = $1 AND fence = $2 AND state || '' = 'processing';
 
 -- name: complete_fenced
 UPDATE actions
 SET state = 'completed', completed_at = $3, disposition = $4, lease_owner = '', lease_expires_at = NULL
-WHERE id = $1 AND fence = $2 AND state = 'processing'
+WHERE id = $1 AND fence = $2 AND state || '' = 'processing'
 RETURNING enrollment_id;
 
 -- name: action_enrollment
@@ -155,18 +166,18 @@ FOR UPDATE SKIP LOCKED;
 
 -- name: return_action
 UPDATE actions SET state = 'scheduled', lease_owner = '', lease_expires_at = NULL, fence = fence + 1, dialing = false
-WHERE id = $1 AND state = 'processing';
+WHERE id = $1 AND state || '' = 'processing';
 
 -- name: release_action
 UPDATE actions SET lease_owner = $2, lease_expires_at = $3, fence = fence + 1
-WHERE id = $1 AND state = 'processing'
+WHERE id = $1 AND state || '' = 'processing'
 RETURNING fence;
 
 -- name: next_due
 SELECT min(due_at) FROM actions WHERE state = 'scheduled';
 
 -- name: set_agent_disposition
-UPDATE actions SET agent_disposition = $2 WHERE id = $1 AND state = 'completed'
+UPDATE actions SET agent_disposition = $2 WHERE id = $1 AND state || '' = 'completed'
 RETURNING enrollment_id;
 
 -- name: insert_dnc
@@ -180,7 +191,7 @@ SELECT count(*) FROM dnc WHERE phone = $1;
 
 -- name: stop_phone_enrollments
 UPDATE enrollments SET status = 'stopped', stopped_at = $2, stop_reason = $3
-WHERE status = 'active' AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)
+WHERE status || '' = 'active' AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)
 RETURNING id;
 
 -- name: notify_due
@@ -197,7 +208,7 @@ LISTEN cadenza_due;
 -- fence; an id missing from the result had a stale fence.
 UPDATE actions a SET dialing = true
 FROM unnest($1::uuid[], $2::bigint[]) AS t(id, fence)
-WHERE a.id = t.id AND a.fence = t.fence AND a.state = 'processing'
+WHERE a.id = t.id AND a.fence = t.fence AND a.state || '' = 'processing'
 RETURNING a.id;
 
 -- name: complete_group
@@ -213,7 +224,7 @@ WITH t AS (
     UPDATE actions a
     SET state = 'completed', completed_at = t.at, disposition = t.disposition, lease_owner = '', lease_expires_at = NULL
     FROM t
-    WHERE a.id = t.id AND a.fence = t.fence AND a.state = 'processing'
+    WHERE a.id = t.id AND a.fence = t.fence AND a.state || '' = 'processing'
     RETURNING a.id, a.enrollment_id, t.disposition, t.placed
 ), placed AS (
     UPDATE attempts att SET disposition = d.disposition
@@ -230,7 +241,7 @@ FROM done d JOIN enrollments e ON e.id = d.enrollment_id;
 WITH f AS (
     UPDATE enrollments e SET status = t.status, stopped_at = t.at, stop_reason = t.reason
     FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[]) AS t(id, status, at, reason)
-    WHERE e.id = t.id AND e.status = 'active'
+    WHERE e.id = t.id AND e.status || '' = 'active'
     RETURNING e.id
 )
 UPDATE actions a SET state = 'cancelled', lease_owner = '', lease_expires_at = NULL
@@ -247,7 +258,7 @@ FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6
             $8::int[], $9::timestamptz[], $10::text[])
      AS t(id, enrollment_id, step, type, due_at, attempt, created_at, run, run_started, rule_retries)
 JOIN enrollments e ON e.id = t.enrollment_id
-WHERE e.status = 'active'
+WHERE e.status || '' = 'active'
 FOR SHARE OF e;
 
 -- name: insert_blocks
