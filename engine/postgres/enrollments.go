@@ -139,6 +139,7 @@ func (s *Store) CreateEnrollment(ctx context.Context, e engine.Enrollment, now t
 		return engine.Enrollment{}, fmt.Errorf("create enrollment: %w", err)
 	}
 	e.ID, e.Status, e.CreatedAt, e.StoppedAt, e.StopReason = id, engine.EnrollmentActive, now, nil, ""
+	s.enrolled(1)
 	return e, nil
 }
 

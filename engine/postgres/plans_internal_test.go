@@ -264,3 +264,57 @@ func literal(t *testing.T, v any) string {
 	t.Fatalf("no literal for %T", v)
 	return ""
 }
+
+// After a bulk enrollment the store analyzes the scheduling tables itself,
+// once, in the background; Close waits for it.
+func TestAnalyzeAfterBulkEnrollment(t *testing.T) {
+	t.Parallel()
+	url, schema := testSchema(t)
+	s, err := Open(t.Context(), url, WithSchema(schema), WithMaxConns(2))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	require.NoError(t, s.Migrate(ctx))
+	s.stats.after, s.stats.every = 40, time.Hour
+	now := time.Date(2026, 3, 9, 15, 0, 0, 0, time.UTC)
+	cad, err := s.CreateCadence(ctx, engine.Definition{Name: "bulk", TimeZone: "America/New_York", Runs: engine.Runs{Total: 1},
+		Steps: []engine.Step{{Name: "call", Type: engine.StepCall, Call: &engine.CallStep{}}}}, engine.StatusActive, now)
+	require.NoError(t, err)
+	analyzeCount := func() int64 {
+		var n int64
+		require.NoError(t, s.pool.QueryRow(ctx, `SELECT analyze_count FROM pg_stat_user_tables
+			WHERE schemaname = $1 AND relname = 'enrollments'`, schema).Scan(&n))
+		return n
+	}
+	_, err = s.pool.Exec(ctx, "ALTER TABLE enrollments SET (autovacuum_enabled = false)")
+	require.NoError(t, err)
+	enroll := func(i int) {
+		c, err := s.UpsertContact(ctx, engine.Contact{Phone: fmt.Sprintf("+1212555%04d", i)}, now)
+		require.NoError(t, err)
+		if i%2 == 0 {
+			_, err = s.CreateEnrollment(ctx, engine.Enrollment{CadenceID: cad.ID, ContactID: c.ID}, now)
+		} else {
+			_, err = s.EnrollWithTail(ctx, engine.Enrollment{CadenceID: cad.ID, ContactID: c.ID},
+				engine.Tail{Next: &engine.NewAction{Step: 1, Type: engine.StepCall, DueAt: now}}, now)
+		}
+		require.NoError(t, err)
+	}
+	for i := range 39 {
+		enroll(i)
+	}
+	runs, _ := s.analyzed()
+	require.Zero(t, runs, "39 enrollments are not a bulk load")
+	enroll(39)
+	require.Eventually(t, func() bool { n, _ := s.analyzed(); return n == 1 }, 10*time.Second, 10*time.Millisecond)
+	_, err = s.analyzed()
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return analyzeCount() == 1 }, 10*time.Second, 20*time.Millisecond,
+		"the server's statistics show no ANALYZE of enrollments")
+	// The next 40 fall inside the interval: no second run.
+	for i := 40; i < 80; i++ {
+		enroll(i)
+	}
+	require.NoError(t, s.Close())
+	runs, _ = s.analyzed()
+	require.Equal(t, 1, runs)
+}

@@ -29,6 +29,8 @@ type Store struct {
 	q    *queries
 	// commits coalesces concurrent MarkDialing and Complete calls (group.go).
 	commits committer
+	// stats analyzes the scheduling tables after bulk enrollments (stats.go).
+	stats statsKeeper
 }
 
 var (
@@ -103,6 +105,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases the pool; it waits for connections in use to come back.
 func (s *Store) Close() error {
+	s.stopStats()
 	s.pool.Close()
 	return nil
 }

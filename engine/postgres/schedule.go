@@ -160,6 +160,7 @@ func (s *Store) EnrollWithTail(ctx context.Context, e engine.Enrollment, t engin
 	if err != nil {
 		return engine.Enrollment{}, fmt.Errorf("enroll: %w", err)
 	}
+	s.enrolled(1)
 	return out, nil
 }
 
