@@ -12,6 +12,7 @@ import (
 
 	"github.com/cadenza-dialer/cadenza/dialer"
 	"github.com/cadenza-dialer/cadenza/engine"
+	"github.com/cadenza-dialer/cadenza/engine/postgres/pgtest"
 )
 
 // handoffDialer records when each call was handed to it and answers at
@@ -101,6 +102,9 @@ func benchHandoff(b *testing.B, notify bool) {
 		require.NoError(b, err)
 		enrollments[i] = en.ID
 	}
+	if notify {
+		pgtest.Analyze(b, url, schema)
+	}
 	step := time.Second / perSecond
 	due := make(map[string]time.Time, b.N)
 	var dueMu sync.Mutex
@@ -123,6 +127,7 @@ func benchHandoff(b *testing.B, notify bool) {
 		for i := range b.N {
 			require.NoError(b, insert(i, now().Add(time.Hour)))
 		}
+		pgtest.Analyze(b, url, schema)
 		spreadDue(b, url, schema, now().Add(200*time.Millisecond), step, due)
 	}
 	first := now().Add(200 * time.Millisecond)

@@ -121,16 +121,8 @@ func containsParam(sql, p string) bool {
 // analyzed; it returns a connection on its schema.
 func planFixture(t *testing.T) (*pgx.Conn, time.Time, string) {
 	t.Helper()
-	url, schema := testSchema(t)
-	s, err := Open(t.Context(), url, WithSchema(schema), WithMaxConns(2))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	_, url, schema, cad, now := oneCallStore(t)
 	ctx := t.Context()
-	require.NoError(t, s.Migrate(ctx))
-	now := time.Date(2026, 3, 9, 15, 0, 0, 0, time.UTC)
-	cad, err := s.CreateCadence(ctx, engine.Definition{Name: "plans", TimeZone: "America/New_York", Runs: engine.Runs{Total: 1},
-		Steps: []engine.Step{{Name: "call", Type: engine.StepCall, Call: &engine.CallStep{}}}}, engine.StatusActive, now)
-	require.NoError(t, err)
 
 	cfg, err := pgx.ParseConfig(url)
 	require.NoError(t, err)
@@ -165,6 +157,22 @@ func planFixture(t *testing.T) (*pgx.Conn, time.Time, string) {
 	}
 
 	return conn, now, cad.ID
+}
+
+// oneCallStore is a migrated store on a fresh schema with one active
+// cadence of a single call step.
+func oneCallStore(t *testing.T) (s *Store, url, schema string, cad engine.Cadence, now time.Time) {
+	t.Helper()
+	url, schema = testSchema(t)
+	s, err := Open(t.Context(), url, WithSchema(schema), WithMaxConns(2))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	require.NoError(t, s.Migrate(t.Context()))
+	now = time.Date(2026, 3, 9, 15, 0, 0, 0, time.UTC)
+	cad, err = s.CreateCadence(t.Context(), engine.Definition{Name: "one call", TimeZone: "America/New_York", Runs: engine.Runs{Total: 1},
+		Steps: []engine.Step{{Name: "call", Type: engine.StepCall, Call: &engine.CallStep{}}}}, engine.StatusActive, now)
+	require.NoError(t, err)
+	return s, url, schema, cad, now
 }
 
 // planSummary is what a plan reads: the indexes it scans and the tables it
@@ -269,24 +277,16 @@ func literal(t *testing.T, v any) string {
 // once, in the background; Close waits for it.
 func TestAnalyzeAfterBulkEnrollment(t *testing.T) {
 	t.Parallel()
-	url, schema := testSchema(t)
-	s, err := Open(t.Context(), url, WithSchema(schema), WithMaxConns(2))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s, _, schema, cad, now := oneCallStore(t)
 	ctx := t.Context()
-	require.NoError(t, s.Migrate(ctx))
 	s.stats.after, s.stats.every = 40, time.Hour
-	now := time.Date(2026, 3, 9, 15, 0, 0, 0, time.UTC)
-	cad, err := s.CreateCadence(ctx, engine.Definition{Name: "bulk", TimeZone: "America/New_York", Runs: engine.Runs{Total: 1},
-		Steps: []engine.Step{{Name: "call", Type: engine.StepCall, Call: &engine.CallStep{}}}}, engine.StatusActive, now)
-	require.NoError(t, err)
 	analyzeCount := func() int64 {
 		var n int64
 		require.NoError(t, s.pool.QueryRow(ctx, `SELECT analyze_count FROM pg_stat_user_tables
 			WHERE schemaname = $1 AND relname = 'enrollments'`, schema).Scan(&n))
 		return n
 	}
-	_, err = s.pool.Exec(ctx, "ALTER TABLE enrollments SET (autovacuum_enabled = false)")
+	_, err := s.pool.Exec(ctx, "ALTER TABLE enrollments SET (autovacuum_enabled = false)")
 	require.NoError(t, err)
 	enroll := func(i int) {
 		c, err := s.UpsertContact(ctx, engine.Contact{Phone: fmt.Sprintf("+1212555%04d", i)}, now)

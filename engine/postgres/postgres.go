@@ -40,8 +40,9 @@ var (
 
 // options are what Option sets.
 type options struct {
-	schema   string
-	maxConns int32
+	schema       string
+	maxConns     int32
+	analyzeAfter int
 }
 
 // Option configures Open.
@@ -55,6 +56,11 @@ func WithSchema(name string) Option { return func(o *options) { o.schema = name 
 // WithMaxConns caps the pool (default: pgxpool's, the larger of 4 and the
 // number of CPUs, unless the URL says pool_max_conns).
 func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
+
+// WithAnalyzeAfter sets how many enrollments make the store analyze the
+// scheduling tables in the background (default 1,000, see stats.go); n < 0
+// turns it off, for benchmarks that analyze at a moment of their choosing.
+func WithAnalyzeAfter(n int) Option { return func(o *options) { o.analyzeAfter = n } }
 
 // schemaName is what WithSchema accepts: a plain lower-case identifier, so it
 // needs no quoting anywhere.
@@ -92,7 +98,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	return &Store{pool: pool, q: q}, nil
+	st := &Store{pool: pool, q: q}
+	st.stats.after = o.analyzeAfter
+	return st, nil
 }
 
 // Ping checks the database answers.

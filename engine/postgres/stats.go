@@ -35,7 +35,8 @@ type statsKeeper struct {
 	closed  bool
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
-	// after and every override analyzeAfter and analyzeEvery (tests).
+	// after and every override analyzeAfter and analyzeEvery (after < 0:
+	// never).
 	after int
 	every time.Duration
 	// runs and err are the finished ANALYZE runs and the last one's error.
@@ -50,7 +51,10 @@ func (s *Store) enrolled(n int) {
 	defer k.mu.Unlock()
 	k.grown += n
 	after, every := k.after, k.every
-	if after <= 0 {
+	if after < 0 {
+		return
+	}
+	if after == 0 {
 		after = analyzeAfter
 	}
 	if every <= 0 {
