@@ -166,17 +166,31 @@ func (s *Store) connTxOnce(ctx context.Context, fn func(conn *pgx.Conn) error) e
 	return err
 }
 
+// pkPlans, run first in the claim's and the group commit's transactions,
+// keeps their plans on index lookups: each of their statements reads or
+// writes a batch of rows it names (by id, or a due range in index order),
+// and a table scan, a hash of a whole table or a bitmap of a whole index
+// only looks cheaper to the planner while it believes the tables small
+// (a young database, statistics not yet refreshed); then it costs a read
+// of the whole table per batch. Only this transaction is affected.
+const pkPlans = "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), " +
+	"set_config('enable_bitmapscan', 'off', true)"
+
 // dueLocked begins the claim's transaction, locks up to limit due actions
 // and returns their ids in due order and their contacts sorted by id
 // without repeats (the lock order), in one round trip.
 func dueLocked(ctx context.Context, conn *pgx.Conn, q *scheduleQueries, now time.Time, limit int) (ids, contacts []string, err error) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	b.Queue(pkPlans)
 	b.Queue(q.DueLocked, now, limit)
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, nil, fmt.Errorf("begin: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, fmt.Errorf("planner settings: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {

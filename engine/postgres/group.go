@@ -290,6 +290,7 @@ func groupTx(ctx context.Context, conn *pgx.Conn, q *scheduleQueries, ops []*gro
 	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	b.Queue(pkPlans)
 	if len(markIDs) > 0 {
 		b.Queue(q.MarkDialingGroup, markIDs, markFences)
 	}
@@ -343,6 +344,9 @@ func readFenced(br pgx.BatchResults, marks, completes bool) (map[string]bool, ma
 	marked, done := map[string]bool{}, map[string]engine.Enrollment{}
 	if _, err := br.Exec(); err != nil {
 		return nil, nil, fmt.Errorf("begin: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, fmt.Errorf("planner settings: %w", err)
 	}
 	if marks {
 		rows, err := br.Query()
