@@ -134,7 +134,17 @@ func (d *countedDialer) Dial(ctx context.Context, c dialer.Call) dialer.Outcome 
 // actions are in flight, never more than its free slots (Concurrency 100,
 // batch 100). The clock stands still: b.N contacts are due at once. The
 // time runs from Start to a drained Stop (every outcome recorded).
+//
+// "fresh" starts from empty tables; "history-100k" first loads the
+// finished work of a running system, 100,000 contacts each with a
+// completed enrollment, call and attempt, so that every index and table
+// the claim and the outcomes touch is of a production size.
 func BenchmarkSchedulerPostgres(b *testing.B) {
+	b.Run("fresh", func(b *testing.B) { benchScheduler(b, 0) })
+	b.Run("history-100k", func(b *testing.B) { benchScheduler(b, 100_000) })
+}
+
+func benchScheduler(b *testing.B, history int) {
 	store, url, schema := newPostgresBench(b, 8)
 	clock := engine.NewSimClock(benchStart)
 	script, err := engine.ParseOutcomeScript("no_answer")
@@ -145,6 +155,9 @@ func BenchmarkSchedulerPostgres(b *testing.B) {
 	require.NoError(b, err)
 	cad, err := store.CreateCadence(b.Context(), oneCallDefinition(), engine.StatusActive, clock.Now())
 	require.NoError(b, err)
+	if history > 0 {
+		loadHistory(b, url, schema, cad.ID, history)
+	}
 	enrollBench(b, e, cad.ID, 0, b.N)
 	pgtest.Analyze(b, url, schema)
 	sched := e.NewScheduler(engine.SchedulerOptions{Poll: time.Second, RescueEvery: time.Hour})
@@ -165,8 +178,40 @@ func BenchmarkSchedulerPostgres(b *testing.B) {
 	b.ReportMetric(p99(timed.claims), "claim-p99-ms")
 }
 
-// newPostgresBench is newPostgresStoreTB with a pool of maxConns, telling
-// where the store lives.
+// loadHistory inserts n contacts of another area code, each with a
+// completed enrollment in cadence cad, its completed call two days before
+// benchStart and that call's attempt: the finished work of a running
+// system, in bulk.
+func loadHistory(b *testing.B, url, schema, cad string, n int) {
+	cfg, err := pgx.ParseConfig(url)
+	require.NoError(b, err)
+	cfg.RuntimeParams["search_path"] = schema
+	conn, err := pgx.ConnectConfig(b.Context(), cfg)
+	require.NoError(b, err)
+	defer conn.Close(context.Background())
+	at := benchStart.Add(-48 * time.Hour)
+	for _, st := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO contacts (id, phone, first_name, last_name, timezone, state, zip, owner, fields, created_at, updated_at)
+		 SELECT gen_random_uuid(), '+1646' || lpad(g::text, 7, '0'), '', '', 'America/New_York', '', '', '', '{}', $1, $1
+		 FROM generate_series(1, $2::int) g`, []any{at, n}},
+		{`INSERT INTO enrollments (id, cadence_id, cadence_version, contact_id, status, created_at, stopped_at, stop_reason)
+		 SELECT gen_random_uuid(), $2, 1, id, 'completed', $1, $1, 'history' FROM contacts WHERE phone LIKE '+1646%'`, []any{at, cad}},
+		{`INSERT INTO actions (id, enrollment_id, cadence_id, step, type, due_at, state, attempt, created_at,
+		                      completed_at, disposition, fence, started_at)
+		 SELECT gen_random_uuid(), id, cadence_id, 1, 'call', $1, 'completed', 1, $1, $1, 'no_answer', 1, $1
+		 FROM enrollments WHERE stop_reason = 'history'`, []any{at}},
+		{`INSERT INTO attempts (action_id, contact_id, enrollment_id, channel, at, disposition)
+		 SELECT a.id, e.contact_id, e.id, 'call', $1, 'no_answer'
+		 FROM actions a JOIN enrollments e ON e.id = a.enrollment_id WHERE e.stop_reason = 'history'`, []any{at}},
+	} {
+		_, err := conn.Exec(b.Context(), st.sql, st.args...)
+		require.NoError(b, err)
+	}
+}
+
 // newPostgresBench opens a store for a benchmark; the benchmark analyzes
 // the tables itself after its set-up (pgtest.Analyze), so the store's own
 // background ANALYZE is off: it would land in the middle of a measurement.
