@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cadenza-dialer/cadenza/dialer"
@@ -35,12 +34,7 @@ func (d *handoffDialer) Dial(_ context.Context, c dialer.Call) dialer.Outcome {
 // order) and records their new due times.
 func spreadDue(b *testing.B, url, schema string, first time.Time, step time.Duration, due map[string]time.Time) {
 	ctx := b.Context()
-	cfg, err := pgx.ParseConfig(url)
-	require.NoError(b, err)
-	cfg.RuntimeParams["search_path"] = schema
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	require.NoError(b, err)
-	defer conn.Close(context.Background())
+	conn := pgtest.Conn(b, url, schema)
 	rows, err := conn.Query(ctx, `WITH o AS (
 		SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM actions WHERE state = 'scheduled')
 		UPDATE actions a SET due_at = $1::timestamptz + o.i * $2::interval

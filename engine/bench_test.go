@@ -183,12 +183,7 @@ func benchScheduler(b *testing.B, history int) {
 // benchStart and that call's attempt: the finished work of a running
 // system, in bulk.
 func loadHistory(b *testing.B, url, schema, cad string, n int) {
-	cfg, err := pgx.ParseConfig(url)
-	require.NoError(b, err)
-	cfg.RuntimeParams["search_path"] = schema
-	conn, err := pgx.ConnectConfig(b.Context(), cfg)
-	require.NoError(b, err)
-	defer conn.Close(context.Background())
+	conn := pgtest.Conn(b, url, schema)
 	at := benchStart.Add(-48 * time.Hour)
 	for _, st := range []struct {
 		sql  string
@@ -223,12 +218,7 @@ func newPostgresBench(b *testing.B, maxConns int32) (*postgres.Store, string, st
 // the rate.
 func rawRate(b *testing.B, url, schema string, batch, n int) float64 {
 	ctx := b.Context()
-	cfg, err := pgx.ParseConfig(url)
-	require.NoError(b, err)
-	cfg.RuntimeParams["search_path"] = schema
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	require.NoError(b, err)
-	defer conn.Close(context.Background())
+	conn := pgtest.Conn(b, url, schema)
 	now := benchStart
 	start := time.Now()
 	done := 0

@@ -72,17 +72,26 @@ func Open(tb testing.TB, prefix string, maxConns int32, opts ...postgres.Option)
 	return s, url, schema
 }
 
-// Analyze refreshes the planner's statistics of every table in schema, as
-// autovacuum does in time: benchmarks call it after their set-up so that
-// what they measure is the steady state, not the minute after a bulk load.
-func Analyze(tb testing.TB, url, schema string) {
+// Conn connects to the database at url with schema as its search path;
+// the connection is closed at cleanup.
+func Conn(tb testing.TB, url, schema string) *pgx.Conn {
 	tb.Helper()
 	cfg, err := pgx.ParseConfig(url)
 	require.NoError(tb, err)
 	cfg.RuntimeParams["search_path"] = schema
 	conn, err := pgx.ConnectConfig(tb.Context(), cfg)
 	require.NoError(tb, err)
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(tb.Context(), "ANALYZE")
+	tb.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return conn
+}
+
+// Analyze refreshes the planner's statistics of every table in schema, as
+// autovacuum does in time: benchmarks call it after their set-up so that
+// what they measure is the steady state, not the minute after a bulk load.
+func Analyze(tb testing.TB, url, schema string) {
+	tb.Helper()
+	conn := Conn(tb, url, schema)
+	_, err := conn.Exec(tb.Context(), "ANALYZE")
 	require.NoError(tb, err)
+	require.NoError(tb, conn.Close(tb.Context()))
 }
