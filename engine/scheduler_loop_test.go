@@ -135,22 +135,32 @@ func TestSchedulerClaimsWhenASlotFrees(t *testing.T) {
 	require.GreaterOrEqual(t, counted.claims.Load(), int64(n/2), "each claim takes at most the free slots")
 }
 
-// On a clock that stands still, an action just ahead cannot fall due: the
-// loop wakes for it once, then goes back to its poll instead of spinning.
-func TestSchedulerNoSpinOnFrozenClock(t *testing.T) {
-	t.Parallel()
+// frozenScheduler runs an engine's scheduler with an hour-long poll on a
+// clock that stands still at 10:00 New York, with one call due ahead of
+// it; the scheduler stops at cleanup.
+func frozenScheduler(t *testing.T, ahead time.Duration) (*countingStore, *engine.SimClock, *engine.Engine, *recordingDialer) {
+	t.Helper()
 	ctx := t.Context()
 	store := newMemStore(t)
 	counted := &countingStore{ScheduleStore: store}
 	clock := engine.NewSimClock(time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC))
-	e, err := engine.New(engine.Options{Store: counted, Now: clock.Now, Dialer: &recordingDialer{}})
+	d := &recordingDialer{}
+	e, err := engine.New(engine.Options{Store: counted, Now: clock.Now, Dialer: d})
 	require.NoError(t, err)
 	cad, err := store.CreateCadence(ctx, oneCallDefinition(), engine.StatusActive, clock.Now())
 	require.NoError(t, err)
-	scheduleAt(t, store, cad.ID, "+12125550300", clock.Now().Add(time.Millisecond), clock.Now())
+	scheduleAt(t, store, cad.ID, "+12125550300", clock.Now().Add(ahead), clock.Now())
 	s := e.NewScheduler(engine.SchedulerOptions{Poll: time.Hour, RescueEvery: time.Hour})
 	require.NoError(t, s.Start(ctx))
-	defer s.Stop()
+	t.Cleanup(s.Stop)
+	return counted, clock, e, d
+}
+
+// On a clock that stands still, an action just ahead cannot fall due: the
+// loop wakes for it once, then goes back to its poll instead of spinning.
+func TestSchedulerNoSpinOnFrozenClock(t *testing.T) {
+	t.Parallel()
+	counted, _, _, _ := frozenScheduler(t, time.Millisecond)
 	require.Eventually(t, func() bool { return counted.nextDue.Load() >= 2 }, 10*time.Second, time.Millisecond)
 	time.Sleep(100 * time.Millisecond) // a spinning loop would claim thousands of times meanwhile
 	require.Equal(t, int64(2), counted.claims.Load(), "claims on a clock that stands still")
@@ -161,19 +171,7 @@ func TestSchedulerNoSpinOnFrozenClock(t *testing.T) {
 // Wake has the sleeping loop claim them at once, not at its next poll.
 func TestSchedulerWakeAfterClockJump(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	store := newMemStore(t)
-	counted := &countingStore{ScheduleStore: store}
-	clock := engine.NewSimClock(time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC)) // 10:00 New York
-	d := &recordingDialer{}
-	e, err := engine.New(engine.Options{Store: counted, Now: clock.Now, Dialer: d})
-	require.NoError(t, err)
-	cad, err := store.CreateCadence(ctx, oneCallDefinition(), engine.StatusActive, clock.Now())
-	require.NoError(t, err)
-	scheduleAt(t, store, cad.ID, "+12125550400", clock.Now().Add(time.Hour), clock.Now())
-	s := e.NewScheduler(engine.SchedulerOptions{Poll: time.Hour, RescueEvery: time.Hour})
-	require.NoError(t, s.Start(ctx))
-	defer s.Stop()
+	counted, clock, e, d := frozenScheduler(t, time.Hour)
 	// The loop claimed nothing and went to sleep until the action's due
 	// time, an hour of a clock that stands still.
 	require.Eventually(t, func() bool { return counted.nextDue.Load() >= 1 }, 10*time.Second, time.Millisecond)
