@@ -86,6 +86,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if o.maxConns > 0 {
 		cfg.MaxConns = o.maxConns
 	}
+	cfg.AfterConnect = registerUUIDCodec
 	q, err := loadQueries()
 	if err != nil {
 		return nil, fmt.Errorf("load queries: %w", err)
