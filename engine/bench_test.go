@@ -14,6 +14,7 @@ import (
 
 	"github.com/cadenza-dialer/cadenza/dialer"
 	"github.com/cadenza-dialer/cadenza/engine"
+	"github.com/cadenza-dialer/cadenza/engine/internal/benchcpu"
 	"github.com/cadenza-dialer/cadenza/engine/postgres"
 	"github.com/cadenza-dialer/cadenza/engine/postgres/pgtest"
 )
@@ -66,7 +67,7 @@ func enrollBench(b *testing.B, e *engine.Engine, cad string, from, n int) {
 // benchRunDue measures claim → dial (scripted, instant) → complete with
 // routing through the whole engine: b.N contacts are due at once, conc of
 // them in flight. It returns the engine, the cadence and the rate.
-func benchRunDue(b *testing.B, store engine.ScheduleStore, conc int, prepared func()) (*engine.Engine, string, float64) {
+func benchRunDue(b *testing.B, store engine.ScheduleStore, conc int, prepared func() *benchcpu.Meter) (*engine.Engine, string, float64) {
 	clock := engine.NewSimClock(benchStart)
 	script, err := engine.ParseOutcomeScript("no_answer")
 	require.NoError(b, err)
@@ -76,13 +77,16 @@ func benchRunDue(b *testing.B, store engine.ScheduleStore, conc int, prepared fu
 	cad, err := store.CreateCadence(b.Context(), oneCallDefinition(), engine.StatusActive, clock.Now())
 	require.NoError(b, err)
 	enrollBench(b, e, cad.ID, 0, b.N)
-	prepared()
+	cpu := prepared()
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	n, err := e.RunDue(b.Context())
 	elapsed := time.Since(start)
 	b.StopTimer()
+	if cpu != nil {
+		cpu.Stop(b, n, "")
+	}
 	require.NoError(b, err)
 	require.Equal(b, b.N, n)
 	rate := float64(n) / elapsed.Seconds()
@@ -93,7 +97,7 @@ func benchRunDue(b *testing.B, store engine.ScheduleStore, conc int, prepared fu
 
 func BenchmarkRunDueSQLite(b *testing.B) {
 	store := newMemStoreTB(b)
-	benchRunDue(b, store, 8, func() {})
+	benchRunDue(b, store, 8, func() *benchcpu.Meter { return nil })
 }
 
 // BenchmarkRunDuePostgres runs the engine, then, in the same run and
@@ -107,7 +111,10 @@ func BenchmarkRunDuePostgres(b *testing.B) {
 	for _, conc := range []int{8, 100} {
 		b.Run(fmt.Sprintf("conc-%d", conc), func(b *testing.B) {
 			store, url, schema := newPostgresBench(b, 8)
-			e, cad, rate := benchRunDue(b, store, conc, func() { pgtest.Analyze(b, url, schema) })
+			e, cad, rate := benchRunDue(b, store, conc, func() *benchcpu.Meter {
+				pgtest.Analyze(b, url, schema)
+				return benchcpu.Start(b, url)
+			})
 			enrollBench(b, e, cad, b.N, b.N)
 			pgtest.Analyze(b, url, schema)
 			raw := rawRate(b, url, schema, 100, b.N)
@@ -161,6 +168,7 @@ func benchScheduler(b *testing.B, history int) {
 	enrollBench(b, e, cad.ID, 0, b.N)
 	pgtest.Analyze(b, url, schema)
 	sched := e.NewScheduler(engine.SchedulerOptions{Poll: time.Second, RescueEvery: time.Hour})
+	cpu := benchcpu.Start(b, url)
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -174,6 +182,7 @@ func benchScheduler(b *testing.B, history int) {
 	sched.Stop()
 	elapsed := time.Since(start)
 	b.StopTimer()
+	cpu.Stop(b, b.N, "")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "actions/s")
 	b.ReportMetric(p99(timed.claims), "claim-p99-ms")
 }
@@ -220,6 +229,7 @@ func rawRate(b *testing.B, url, schema string, batch, n int) float64 {
 	ctx := b.Context()
 	conn := pgtest.Conn(b, url, schema)
 	now := benchStart
+	cpu := benchcpu.Start(b, url)
 	start := time.Now()
 	done := 0
 	for done < n {
@@ -236,5 +246,7 @@ func rawRate(b *testing.B, url, schema string, batch, n int) float64 {
 		require.NoError(b, err)
 		done += len(ids)
 	}
-	return float64(done) / time.Since(start).Seconds()
+	rate := float64(done) / time.Since(start).Seconds()
+	cpu.Stop(b, done, "raw-")
+	return rate
 }
