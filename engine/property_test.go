@@ -289,7 +289,7 @@ func propertyRun(t *testing.T, seed uint64, start time.Time, store engine.Schedu
 			require.False(t, ev.At.After(at), "%s to %s at %s after its DNC at %s", ev.Type, ev.Phone, ev.At, at)
 		}
 	}
-	// Recount the attempts table against every limit that applied.
+	// Recount the recorded attempts against every limit that applied.
 	attempts := 0
 	enrollCadence := map[string]string{}
 	for _, ev := range events {
@@ -326,7 +326,7 @@ func propertyRun(t *testing.T, seed uint64, start time.Time, store engine.Schedu
 		}
 	}
 	require.Positive(t, requeued, "some calls were put back for want of an agent")
-	require.Equal(t, placed, attempts, "attempts table vs placed events")
+	require.Equal(t, placed, attempts, "recorded attempts vs placed events")
 	require.Equal(t, crashed, unknown, "every call lost with its node ends as unknown, once")
 	require.Greater(t, windowChecks, 50, "the run placed enough actions to mean something")
 	t.Logf("seed %d: %d events, %d actions checked, %d attempts, %d crashes while dialing", seed, len(events), windowChecks, attempts, crashed)

@@ -20,8 +20,9 @@ import (
 //
 // Definitions (the numbers the API and the dashboard show):
 //
-//   - An attempt is a placed call that has an outcome: a row of the attempts
-//     table on the call channel with a system disposition. Calls that never
+//   - An attempt is a placed call that has an outcome: a recorded attempt
+//     (ScheduleStore.ContactAttempts) on the call channel with a system
+//     disposition. Calls that never
 //     left (failed before the INVITE, the "placed = false" outcomes), calls
 //     still in flight and SMS are not attempts.
 //   - A contact is an attempt that reached the person. When an agent posted

@@ -94,10 +94,10 @@ func scanCandidateInto(row pgx.Row, defs map[defKey]engine.Definition, c *engine
 // locks their contacts in id order (so the harassment history cannot change
 // under the decision), loads every candidate and every contact history with
 // one query each, asks decide about each candidate in due order, and writes
-// the verdicts, the attempts and the claim in one pipelined batch — all in
-// one transaction. Effects of earlier verdicts that a per-row reload would
-// have seen (an attempt of the same contact, a stopped enrollment) are
-// applied to later candidates in memory.
+// the verdicts and the claim (which counts the runs as attempts) in one
+// pipelined batch — all in one transaction. Effects of earlier verdicts
+// that a per-row reload would have seen (an attempt of the same contact, a
+// stopped enrollment) are applied to later candidates in memory.
 func (s *Store) Claim(ctx context.Context, r engine.ClaimRequest, decide func(engine.ClaimCandidate) (engine.ClaimVerdict, error)) ([]engine.ClaimedAction, error) {
 	q, err := loadScheduleQueries()
 	if err != nil {
@@ -393,8 +393,8 @@ func (cl *claim) decide(c engine.ClaimCandidate, decide func(engine.ClaimCandida
 	return nil
 }
 
-// write sends the verdicts' statements, the attempts of the runs and the
-// claim of the runs in one batch, with the COMMIT, and returns the claimed
+// write sends the verdicts' statements and the claim of the runs (which
+// counts each as an attempt) in one batch, with the COMMIT, and returns the claimed
 // actions. A stop must find its enrollment still active, or the claim
 // rolls back: with stops, the COMMIT waits for that check.
 func (cl *claim) write(ctx context.Context, conn *pgx.Conn, r engine.ClaimRequest) ([]engine.ClaimedAction, error) {
@@ -402,13 +402,9 @@ func (cl *claim) write(ctx context.Context, conn *pgx.Conn, r engine.ClaimReques
 	exp := cl.now.Add(r.Lease)
 	if len(cl.run) > 0 {
 		ids := make([]string, len(cl.run))
-		contacts := make([]string, len(cl.run))
-		enrollments := make([]string, len(cl.run))
-		channels := make([]string, len(cl.run))
 		for i, c := range cl.run {
-			ids[i], contacts[i], enrollments[i], channels[i] = c.Action.ID, c.Contact.ID, c.Enrollment.ID, string(c.Action.Type)
+			ids[i] = c.Action.ID
 		}
-		cl.writes.Queue(cl.q.InsertAttempts, ids, contacts, enrollments, channels, cl.now)
 		cl.writes.Queue(cl.q.ClaimActions, ids, r.Owner, exp, cl.now)
 	}
 	commitNow := len(cl.finishes) == 0
@@ -428,9 +424,6 @@ func (cl *claim) write(ctx context.Context, conn *pgx.Conn, r engine.ClaimReques
 	}
 	var out []engine.ClaimedAction
 	if len(cl.run) > 0 {
-		if _, err := br.Exec(); err != nil {
-			return nil, fmt.Errorf("record attempts: %w", err)
-		}
 		rows, err := br.Query()
 		if err != nil {
 			return nil, fmt.Errorf("claim actions: %w", err)
@@ -478,18 +471,14 @@ func (cl *claim) write(ctx context.Context, conn *pgx.Conn, r engine.ClaimReques
 	return out, nil
 }
 
-// completeFenced completes a processing action under its fence, updates or
-// drops its attempt, and reads its enrollment, pipelined in one round trip.
+// completeFenced completes a processing action under its fence (an outcome
+// that never reached the contact stops counting as an attempt) and reads
+// its enrollment, pipelined in one round trip.
 // The statements after the fenced update run even when the fence is stale,
 // but then the returned conflict rolls the transaction back.
 func completeFenced(ctx context.Context, tx pgx.Tx, q *scheduleQueries, c engine.Completion) (engine.Enrollment, error) {
 	b := &pgx.Batch{}
-	b.Queue(q.CompleteFenced, c.ActionID, c.Fence, utc(c.Now), c.Disposition)
-	if c.Placed {
-		b.Queue(q.AttemptDisposition, c.ActionID, c.Disposition)
-	} else {
-		b.Queue(q.DeleteAttempt, c.ActionID)
-	}
+	b.Queue(q.CompleteFenced, c.ActionID, c.Fence, utc(c.Now), c.Disposition, c.Placed)
 	b.Queue(q.ActionEnrollment, c.ActionID)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
@@ -500,9 +489,6 @@ func completeFenced(ctx context.Context, tx pgx.Tx, q *scheduleQueries, c engine
 	}
 	if err != nil {
 		return engine.Enrollment{}, err
-	}
-	if _, err := br.Exec(); err != nil {
-		return engine.Enrollment{}, fmt.Errorf("attempt: %w", err)
 	}
 	e, err := scanEnrollment(br.QueryRow())
 	if errors.Is(err, pgx.ErrNoRows) {

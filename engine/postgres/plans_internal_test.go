@@ -40,6 +40,7 @@ func TestIDStatementsUsePrimaryKeys(t *testing.T) {
 	scheduled := pick("SELECT id::text FROM actions WHERE state = 'scheduled' LIMIT 50")
 	processing := pick("SELECT id::text FROM actions WHERE state = 'processing' LIMIT 50")
 	enrollments := pick("SELECT enrollment_id::text FROM actions WHERE state = 'processing' LIMIT 50")
+	contacts := pick("SELECT contact_id::text FROM actions WHERE state = 'processing' LIMIT 50")
 	fences := make([]int64, 50)
 	ats := make([]time.Time, 50)
 	texts := make([]string, 50)
@@ -64,13 +65,16 @@ func TestIDStatementsUsePrimaryKeys(t *testing.T) {
 		args []any
 	}{
 		{"claim_actions", q.ClaimActions, []any{scheduled, "n1", now, now}},
+		// The harassment history: counted actions, by contact.
+		{"contact_histories", q.ContactHistories, []any{contacts, now.Add(-24 * time.Hour)}},
+		{"contact_history", q.ContactHistory, []any{contacts[0], now.Add(-24 * time.Hour)}},
 		{"mark_dialing_group", q.MarkDialingGroup, []any{processing, fences}},
 		{"complete_group", q.CompleteGroup, []any{processing, fences, ats, texts, placed}},
 		{"finish_enrollments", q.FinishEnrollments, []any{enrollments, texts, ats, texts}},
 		{"insert_planned_actions", q.InsertPlanned, []any{newIDs, enrollments, ints, calls, ats, ints, ats, ints, ats, rules}},
 		{"mark_dialing", q.MarkDialing, []any{processing[0], int64(1)}},
 		{"extend_lease", q.ExtendLease, []any{processing[0], int64(1), now}},
-		{"complete_fenced", q.CompleteFenced, []any{processing[0], int64(1), now, "no_answer"}},
+		{"complete_fenced", q.CompleteFenced, []any{processing[0], int64(1), now, "no_answer", true}},
 		{"return_action", q.ReturnAction, []any{processing[0]}},
 		{"defer_action", q.DeferAction, []any{scheduled[0], now}},
 		{"finish_enrollment", q.FinishEnrollment, []any{enrollments[0], "completed", now, "done"}},
@@ -140,10 +144,12 @@ func planFixture(t *testing.T) (*pgx.Conn, time.Time, string) {
 		`INSERT INTO enrollments (id, cadence_id, cadence_version, contact_id, status, created_at)
 		 SELECT gen_random_uuid(), $2, 1, id, 'active', $1 FROM contacts`,
 		// Half scheduled and due, half in flight.
-		`INSERT INTO actions (id, enrollment_id, cadence_id, step, type, due_at, state, attempt, created_at, fence, lease_expires_at)
-		 SELECT gen_random_uuid(), id, cadence_id, 1, 'call', $1,
-		        CASE WHEN n % 2 = 0 THEN 'scheduled' ELSE 'processing' END, 1, $1, 1, $1
-		 FROM (SELECT id, cadence_id, row_number() OVER () AS n FROM enrollments) e`,
+		`INSERT INTO actions (id, enrollment_id, contact_id, cadence_id, step, type, due_at, state, attempt, created_at,
+		                      fence, lease_expires_at, started_at, counted)
+		 SELECT gen_random_uuid(), id, contact_id, cadence_id, 1, 'call', $1::timestamptz,
+		        CASE WHEN n % 2 = 0 THEN 'scheduled' ELSE 'processing' END, 1, $1, 1, $1,
+		        CASE WHEN n % 2 = 0 THEN NULL ELSE $1::timestamptz END, n % 2 = 1
+		 FROM (SELECT id, contact_id, cadence_id, row_number() OVER () AS n FROM enrollments) e`,
 	} {
 		var args []any
 		switch {
@@ -254,7 +260,7 @@ func literal(t *testing.T, v any) string {
 	switch x := v.(type) {
 	case string:
 		return quote(x)
-	case int, int64:
+	case int, int64, bool:
 		return fmt.Sprint(x)
 	case time.Time:
 		return quote(x.Format(time.RFC3339Nano))

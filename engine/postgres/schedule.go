@@ -34,15 +34,12 @@ type scheduleQueries struct {
 	ContactHistory      string `sql:"contact_history"`
 	ContactHistories    string `sql:"contact_histories"`
 	ClaimActions        string `sql:"claim_actions"`
-	InsertAttempts      string `sql:"insert_attempts"`
 	DeferAction         string `sql:"defer_action"`
 	CancelAction        string `sql:"cancel_action"`
 	MarkDialing         string `sql:"mark_dialing"`
 	CompleteFenced      string `sql:"complete_fenced"`
 	ActionEnrollment    string `sql:"action_enrollment"`
 	ExtendLease         string `sql:"extend_lease"`
-	AttemptDisposition  string `sql:"attempt_disposition"`
-	DeleteAttempt       string `sql:"delete_attempt"`
 	ExpiredLeases       string `sql:"expired_leases"`
 	ReturnAction        string `sql:"return_action"`
 	ReleaseAction       string `sql:"release_action"`
@@ -506,9 +503,6 @@ func (s *Store) Rescue(ctx context.Context, owner string, now time.Time, lease t
 		for _, r := range rs {
 			if !r.dialing {
 				if _, err := tx.Exec(ctx, q.ReturnAction, r.id); err != nil {
-					return err
-				}
-				if _, err := tx.Exec(ctx, q.DeleteAttempt, r.id); err != nil {
 					return err
 				}
 				returned++

@@ -73,7 +73,7 @@ func (s *Store) enrolled(n int) {
 		// The tables the claim reads; their owner (the role that migrated
 		// them) may analyze them, any other role gets a warning, not an
 		// error, and the planner keeps autovacuum's statistics.
-		_, err := s.pool.Exec(ctx, "ANALYZE contacts, enrollments, actions, attempts")
+		_, err := s.pool.Exec(ctx, "ANALYZE contacts, enrollments, actions")
 		k.mu.Lock()
 		k.running, k.runs, k.err = false, k.runs+1, err
 		k.mu.Unlock()

@@ -39,8 +39,8 @@ WHERE enrollment_id = $1 AND state = 'scheduled';
 -- name: insert_action
 -- The cadence comes from the enrollment, which must still be active. The
 -- share lock waits for a concurrent stop, and then sees it.
-INSERT INTO actions (id, enrollment_id, cadence_id, step, type, due_at, state, attempt, created_at)
-SELECT $1, e.id, e.cadence_id, $3, $4, $5, 'scheduled', $6, $7
+INSERT INTO actions (id, enrollment_id, contact_id, cadence_id, step, type, due_at, state, attempt, created_at)
+SELECT $1, e.id, e.contact_id, e.cadence_id, $3, $4, $5, 'scheduled', $6, $7
 FROM enrollments e
 WHERE e.id = $2 AND e.status = 'active'
 FOR SHARE

@@ -58,15 +58,14 @@ ORDER BY c.created_at, c.id;
 -- $1 status ('' for all), $2 cadence id or NULL; $3, $4, $5 the catalog's
 -- codes, contact codes and conversion codes (engine.CatalogCodes).
 WITH f AS (
-    SELECT a.cadence_id, a.step, t.enrollment_id,
+    SELECT a.cadence_id, a.step, a.enrollment_id,
            -- An agent's catalog code decides; otherwise a human answer is a contact.
            CASE WHEN a.agent_disposition = ANY ($3::text[]) THEN (CASE WHEN a.agent_disposition = ANY ($4::text[]) THEN 1 ELSE 0 END)
-                WHEN t.disposition = 'human' THEN 1 ELSE 0 END AS contact,
+                WHEN a.disposition = 'human' THEN 1 ELSE 0 END AS contact,
            CASE WHEN a.agent_disposition = ANY ($5::text[]) THEN 1 ELSE 0 END AS conversion
-    FROM attempts t
-    JOIN actions a ON a.id = t.action_id
+    FROM actions a
     JOIN cadences c ON c.id = a.cadence_id
-    WHERE t.channel = 'call' AND t.disposition <> ''
+    WHERE a.counted AND a.type = 'call' AND a.disposition <> ''
     AND c.deleted_at IS NULL
     AND ($1::text = '' OR c.status = $1::text)
     AND ($2::uuid IS NULL OR c.id = $2::uuid)
@@ -82,16 +81,15 @@ GROUP BY cadence_id, step;
 -- $1 status ('' for all), $2 cadence id or NULL; $3, $4, $5 the catalog's
 -- codes, contact codes and conversion codes (engine.CatalogCodes).
 WITH f AS (
-    SELECT a.cadence_id, a.step, t.enrollment_id,
+    SELECT a.cadence_id, a.step, a.enrollment_id,
            -- An agent's catalog code decides; otherwise a human answer is a contact.
            CASE WHEN a.agent_disposition = ANY ($3::text[]) THEN (CASE WHEN a.agent_disposition = ANY ($4::text[]) THEN 1 ELSE 0 END)
-                WHEN t.disposition = 'human' THEN 1 ELSE 0 END AS contact,
+                WHEN a.disposition = 'human' THEN 1 ELSE 0 END AS contact,
            CASE WHEN a.agent_disposition = ANY ($5::text[]) THEN 1 ELSE 0 END AS conversion,
-           row_number() OVER (PARTITION BY t.enrollment_id ORDER BY t.at, t.action_id) AS n
-    FROM attempts t
-    JOIN actions a ON a.id = t.action_id
+           row_number() OVER (PARTITION BY a.enrollment_id ORDER BY a.started_at, a.id) AS n
+    FROM actions a
     JOIN cadences c ON c.id = a.cadence_id
-    WHERE t.channel = 'call' AND t.disposition <> ''
+    WHERE a.counted AND a.type = 'call' AND a.disposition <> ''
     AND c.deleted_at IS NULL
     AND ($1::text = '' OR c.status = $1::text)
     AND ($2::uuid IS NULL OR c.id = $2::uuid)
@@ -108,15 +106,14 @@ GROUP BY cadence_id;
 -- definitions). Cadences drive the join so that each one's completed
 -- actions are a range of actions_cadence (cadence_id, state, completed_at).
 -- $1 status ('' for all), $2 cadence id or NULL.
-SELECT a.cadence_id, count(*), coalesce(sum(CASE WHEN t.disposition = 'abandoned' THEN 1 ELSE 0 END), 0)::bigint
+SELECT a.cadence_id, count(*), coalesce(sum(CASE WHEN a.disposition = 'abandoned' THEN 1 ELSE 0 END), 0)::bigint
 FROM cadences c
 JOIN actions a ON a.cadence_id = c.id AND a.state = 'completed'
      AND a.completed_at > $3::timestamptz AND a.completed_at <= $4::timestamptz
-JOIN attempts t ON t.action_id = a.id
 WHERE c.deleted_at IS NULL
   AND ($1::text = '' OR c.status = $1::text)
   AND ($2::uuid IS NULL OR c.id = $2::uuid)
-  AND t.channel = 'call' AND t.disposition IN ('human', 'abandoned')
+  AND a.counted AND a.type = 'call' AND a.disposition IN ('human', 'abandoned')
 GROUP BY a.cadence_id;
 
 -- name: abandonment_history
@@ -125,11 +122,10 @@ GROUP BY a.cadence_id;
 -- after $1. Same access path as analytics_abandonment: one actions_cadence
 -- range per cadence.
 SELECT a.cadence_id, date_trunc('hour', a.completed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, count(*),
-       coalesce(sum(CASE WHEN t.disposition = 'abandoned' THEN 1 ELSE 0 END), 0)::bigint
+       coalesce(sum(CASE WHEN a.disposition = 'abandoned' THEN 1 ELSE 0 END), 0)::bigint
 FROM cadences c
 JOIN actions a ON a.cadence_id = c.id AND a.state = 'completed' AND a.completed_at >= $1::timestamptz
-JOIN attempts t ON t.action_id = a.id
 WHERE c.deleted_at IS NULL
-  AND t.channel = 'call' AND t.disposition IN ('human', 'abandoned')
+  AND a.counted AND a.type = 'call' AND a.disposition IN ('human', 'abandoned')
 GROUP BY a.cadence_id, hour
 ORDER BY a.cadence_id, hour;

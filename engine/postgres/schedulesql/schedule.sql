@@ -1,4 +1,4 @@
--- The scheduler's statements: claim, lease, fencing, attempts, blocks, DNC.
+-- The scheduler's statements: claim, lease, fencing, attempts (counted actions), blocks, DNC.
 -- They live outside queries/ because that directory's loader insists that
 -- every statement in it maps to a field of its own struct.
 --
@@ -18,9 +18,9 @@ SELECT count(*) FROM enrollments WHERE cadence_id = $1 AND contact_id = $2 AND s
 
 -- name: insert_planned_action
 -- The share lock on the enrollment waits for a concurrent stop, then sees it.
-INSERT INTO actions (id, enrollment_id, cadence_id, step, type, due_at, state, attempt, created_at,
+INSERT INTO actions (id, enrollment_id, contact_id, cadence_id, step, type, due_at, state, attempt, created_at,
                      run, run_started, rule_retries)
-SELECT $1, e.id, e.cadence_id, $3, $4, $5, 'scheduled', $6, $7, $8, $9, $10
+SELECT $1, e.id, e.contact_id, e.cadence_id, $3, $4, $5, 'scheduled', $6, $7, $8, $9, $10
 FROM enrollments e
 WHERE e.id = $2 AND e.status || '' = 'active'
 FOR SHARE OF e
@@ -102,29 +102,26 @@ WHERE (v.cadence_id, v.version) IN (
     WHERE a.id = ANY($1::uuid[]));
 
 -- name: contact_history
-SELECT action_id, contact_id, enrollment_id, channel, at, disposition
-FROM attempts WHERE contact_id = $1 AND at >= $2 ORDER BY at, action_id;
+-- A contact's attempts: its counted actions, by claim time (actions_attempts).
+-- The disposition is the outcome, empty while the call is in flight.
+SELECT id, contact_id, enrollment_id, type, started_at, disposition
+FROM actions WHERE contact_id = $1 AND counted AND started_at >= $2 ORDER BY started_at, id;
 
 -- name: contact_histories
--- Every claimed contact's history in one round trip (attempts_contact index).
-SELECT action_id, contact_id, enrollment_id, channel, at, disposition
-FROM attempts WHERE contact_id = ANY($1::uuid[]) AND at >= $2 ORDER BY contact_id, at, action_id;
+-- Every claimed contact's history in one round trip (actions_attempts).
+SELECT id, contact_id, enrollment_id, type, started_at, disposition
+FROM actions WHERE contact_id = ANY($1::uuid[]) AND counted AND started_at >= $2 ORDER BY contact_id, started_at, id;
 
 -- name: claim_actions
 -- Joined to the ids (primary-key lookups), not filtered by id = ANY: with
 -- the state test, the planner may read every scheduled row through
 -- actions_due to find the batch, which grows with the whole schedule.
 UPDATE actions a
-SET state = 'processing', lease_owner = $2, lease_expires_at = $3, fence = a.fence + 1, started_at = $4, dialing = false
+SET state = 'processing', lease_owner = $2, lease_expires_at = $3, fence = a.fence + 1, started_at = $4, dialing = false,
+    counted = true
 FROM unnest($1::uuid[]) AS t(id)
 WHERE a.id = t.id AND a.state || '' = 'scheduled'
 RETURNING a.id, a.fence;
-
--- name: insert_attempts
--- One row per claimed action, all at the claim's time.
-INSERT INTO attempts (action_id, contact_id, enrollment_id, channel, at)
-SELECT t.action_id, t.contact_id, t.enrollment_id, t.channel, $5
-FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) AS t(action_id, contact_id, enrollment_id, channel);
 
 -- name: defer_action
 UPDATE actions SET due_at = $2 WHERE id = $1 AND state || '' = 'scheduled';
@@ -140,8 +137,10 @@ UPDATE actions SET dialing = true WHERE id = $1 AND fence = $2 AND state || '' =
 UPDATE actions SET lease_expires_at = $3 WHERE id = $1 AND fence = $2 AND state || '' = 'processing';
 
 -- name: complete_fenced
+-- $5 placed: an outcome that never reached the contact no longer counts.
 UPDATE actions
-SET state = 'completed', completed_at = $3, disposition = $4, lease_owner = '', lease_expires_at = NULL
+SET state = 'completed', completed_at = $3, disposition = $4, lease_owner = '', lease_expires_at = NULL,
+    counted = counted AND $5
 WHERE id = $1 AND fence = $2 AND state || '' = 'processing'
 RETURNING enrollment_id;
 
@@ -151,12 +150,6 @@ RETURNING enrollment_id;
 SELECT e.id, e.cadence_id, e.cadence_version, e.contact_id, e.status, e.created_at, e.stopped_at, e.stop_reason
 FROM actions a JOIN enrollments e ON e.id = a.enrollment_id WHERE a.id = $1;
 
--- name: attempt_disposition
-UPDATE attempts SET disposition = $2 WHERE action_id = $1;
-
--- name: delete_attempt
-DELETE FROM attempts WHERE action_id = $1;
-
 -- name: expired_leases
 -- Served by actions_lease (lease_expires_at) WHERE state = 'processing'.
 SELECT id, dialing FROM actions
@@ -165,7 +158,9 @@ ORDER BY lease_expires_at, id
 FOR UPDATE SKIP LOCKED;
 
 -- name: return_action
-UPDATE actions SET state = 'scheduled', lease_owner = '', lease_expires_at = NULL, fence = fence + 1, dialing = false
+-- Never handed to the dialer: back to the schedule, and not an attempt.
+UPDATE actions SET state = 'scheduled', lease_owner = '', lease_expires_at = NULL, fence = fence + 1, dialing = false,
+    counted = false
 WHERE id = $1 AND state || '' = 'processing';
 
 -- name: release_action
@@ -212,25 +207,21 @@ WHERE a.id = t.id AND a.fence = t.fence AND a.state || '' = 'processing'
 RETURNING a.id;
 
 -- name: complete_group
--- Group commit: several outcomes, each under its fence, with their attempts
--- updated (placed) or dropped (never placed), returning the enrollment of
--- each completed action (same columns as get_enrollment). An id missing
--- from the result had a stale fence or was not processing, and nothing of
--- it changed.
+-- Group commit: several outcomes, each under its fence (one that never
+-- reached its contact no longer counts as an attempt), returning the
+-- enrollment of each completed action (same columns as get_enrollment). An
+-- id missing from the result had a stale fence or was not processing, and
+-- nothing of it changed.
 WITH t AS (
     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::bool[])
         AS t(id, fence, at, disposition, placed)
 ), done AS (
     UPDATE actions a
-    SET state = 'completed', completed_at = t.at, disposition = t.disposition, lease_owner = '', lease_expires_at = NULL
+    SET state = 'completed', completed_at = t.at, disposition = t.disposition, lease_owner = '', lease_expires_at = NULL,
+        counted = a.counted AND t.placed
     FROM t
     WHERE a.id = t.id AND a.fence = t.fence AND a.state || '' = 'processing'
-    RETURNING a.id, a.enrollment_id, t.disposition, t.placed
-), placed AS (
-    UPDATE attempts att SET disposition = d.disposition
-    FROM done d WHERE att.action_id = d.id AND d.placed
-), dropped AS (
-    DELETE FROM attempts att USING done d WHERE att.action_id = d.id AND NOT d.placed
+    RETURNING a.id, a.enrollment_id
 )
 SELECT d.id, e.id, e.cadence_id, e.cadence_version, e.contact_id, e.status, e.created_at, e.stopped_at, e.stop_reason
 FROM done d JOIN enrollments e ON e.id = d.enrollment_id;
@@ -250,9 +241,9 @@ FROM f WHERE a.enrollment_id = f.id AND a.state = 'scheduled';
 -- name: insert_planned_actions
 -- Group commit: insert_planned_action for several enrollments (arguments as
 -- its, in arrays); an enrollment that finished meanwhile gets none.
-INSERT INTO actions (id, enrollment_id, cadence_id, step, type, due_at, state, attempt, created_at,
+INSERT INTO actions (id, enrollment_id, contact_id, cadence_id, step, type, due_at, state, attempt, created_at,
                      run, run_started, rule_retries)
-SELECT t.id, e.id, e.cadence_id, t.step, t.type, t.due_at, 'scheduled', t.attempt, t.created_at,
+SELECT t.id, e.id, e.contact_id, e.cadence_id, t.step, t.type, t.due_at, 'scheduled', t.attempt, t.created_at,
        t.run, t.run_started, t.rule_retries::jsonb
 FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6::int[], $7::timestamptz[],
             $8::int[], $9::timestamptz[], $10::text[])
