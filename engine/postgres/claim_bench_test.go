@@ -195,6 +195,24 @@ func rawConn(b *testing.B, schema string) *pgx.Conn {
 	return conn
 }
 
+// rawBatches claims and completes b.N due actions with the bare SQL, in
+// batches of benchBatch (the baseline of the design ceilings' ratios), and
+// returns the rate. The table holds exactly b.N due actions.
+func rawBatches(b *testing.B, conn *pgx.Conn, now time.Time) float64 {
+	ctx := b.Context()
+	start := time.Now()
+	done := 0
+	for done < b.N {
+		ids, err := rawClaim(ctx, conn, now, benchBatch)
+		require.NoError(b, err)
+		require.NotEmpty(b, ids)
+		require.NoError(b, rawComplete(ctx, conn, ids, now))
+		done += len(ids)
+	}
+	require.Equal(b, b.N, done)
+	return float64(done) / time.Since(start).Seconds()
+}
+
 // rawClaim is the single claim CTE.
 func rawClaim(ctx context.Context, conn *pgx.Conn, now time.Time, limit int) ([]string, error) {
 	rows, err := conn.Query(ctx, `WITH due AS (

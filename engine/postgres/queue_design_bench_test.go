@@ -66,16 +66,7 @@ func BenchmarkQueueDesignCeiling(b *testing.B) {
 	queueRate := float64(done) / time.Since(start).Seconds()
 	b.StopTimer()
 
-	start = time.Now()
-	done = 0
-	for done < b.N {
-		ids, err := rawClaim(ctx, conn, now, benchBatch)
-		require.NoError(b, err)
-		require.NotEmpty(b, ids)
-		require.NoError(b, rawComplete(ctx, conn, ids, now))
-		done += len(ids)
-	}
-	rawRate := float64(done) / time.Since(start).Seconds()
+	rawRate := rawBatches(b, conn, now)
 	b.ReportMetric(queueRate, "queue-actions/s")
 	b.ReportMetric(rawRate, "raw-actions/s")
 	b.ReportMetric(queueRate/rawRate, "ratio")

@@ -134,17 +134,8 @@ func benchQueueDesignFull(b *testing.B, workers int) {
 	cpu.Stop(b, int(done.Load()), "full-")
 
 	cpu = benchcpu.Start(b, benchURL(b))
-	start = time.Now()
-	raw := 0
-	for raw < b.N {
-		ids, err := rawClaim(ctx, conn, now, benchBatch)
-		require.NoError(b, err)
-		require.NotEmpty(b, ids)
-		require.NoError(b, rawComplete(ctx, conn, ids, now))
-		raw += len(ids)
-	}
-	rawRate := float64(raw) / time.Since(start).Seconds()
-	cpu.Stop(b, raw, "raw-")
+	rawRate := rawBatches(b, conn, now)
+	cpu.Stop(b, b.N, "raw-")
 	b.ReportMetric(fullRate, "full-actions/s")
 	b.ReportMetric(rawRate, "raw-actions/s")
 	b.ReportMetric(fullRate/rawRate, "ratio")
